@@ -1,0 +1,116 @@
+// The validated configuration (DESIGN.md §2). Loading is strict: every problem is a ConfigError
+// that names file:line:col. Secrets are resolved at load and live only in TargetConfig::api_key.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llm_probe {
+
+using Duration = std::chrono::milliseconds;
+
+enum class Provider { kOpenAI, kAnthropic, kAzure };
+enum class ProbeType { kModels, kChat, kStream, kEmbeddings };
+
+std::string_view ProviderName(Provider provider);
+std::string_view ProbeTypeName(ProbeType type);
+// Probes that spend tokens; the models probe is free.
+bool IsBilled(ProbeType type);
+
+struct TlsConfig {
+  std::string ca_file;
+  bool insecure_skip_verify = false;
+};
+
+struct ProbeConfig {
+  std::string name;
+  ProbeType type = ProbeType::kModels;
+  std::string model;  // empty for models probes
+  Duration interval{30000};
+  Duration timeout{10000};
+  std::string prompt = "health check test";
+  int max_tokens = 5;
+  std::string token_param = "max_tokens";  // or max_completion_tokens
+  std::string reasoning_effort;
+  std::string expect_content;  // ECMAScript regex, validated at load; empty: no check
+  std::vector<std::string> expect_models;
+  bool follow_redirects = false;
+};
+
+struct TargetConfig {
+  std::string name;
+  Provider provider = Provider::kOpenAI;
+  std::string base_url;
+  std::string api_key;  // secret: never log, render or copy into a label
+  std::map<std::string, std::string> headers;  // ${ENV} already expanded
+  TlsConfig tls;
+  std::string proxy_url;
+  std::optional<double> max_usd_per_day;
+  std::string api_version;  // azure: api-version query; anthropic: anthropic-version header
+  std::vector<ProbeConfig> probes;
+};
+
+struct GroupConfig {
+  std::string name;
+  std::vector<std::string> targets;
+};
+
+struct Price {
+  double input = 0;   // USD per million prompt tokens
+  double output = 0;  // USD per million completion (and reasoning) tokens
+};
+
+struct GlobalConfig {
+  Duration interval{30000};
+  Duration timeout{10000};
+  double jitter = 0.10;  // fraction of the interval
+  int failure_threshold = 3;
+  int recovery_threshold = 1;
+  int history_size = 100;
+  std::map<std::string, std::string> external_labels;
+  std::vector<double> duration_buckets;  // seconds; defaults filled at load
+};
+
+struct Config {
+  GlobalConfig global;
+  std::vector<TargetConfig> targets;
+  std::vector<GroupConfig> groups;
+  std::map<std::string, Price> pricing;
+  std::string file;      // the path it was read from
+  std::string checksum;  // of the file's bytes, to make an unchanged reload a no-op
+
+  // Every secret value the config holds (API keys, secret-looking header values), for redaction.
+  std::vector<std::string> Secrets() const;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, int column, const std::string& message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }      // 1-based; 0 when the error has no position
+  int column() const { return column_; }  // 1-based
+
+ private:
+  std::string file_;
+  int line_;
+  int column_;
+};
+
+// Looks up an environment variable; injected so tests need not touch the real environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnvironment();
+
+// Throws ConfigError. `file_name` is used in messages and to resolve relative api_key_file paths.
+Config ParseConfig(std::string_view yaml_text, const std::string& file_name, const EnvLookup& env);
+Config LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+// Prometheus-style duration: "500ms", "30s", "1m30s", "2h". Nullopt when malformed.
+std::optional<Duration> ParseDuration(std::string_view text);
+
+}  // namespace llm_probe
