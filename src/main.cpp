@@ -1,1 +1,138 @@
-int main() { return 0; }
+// Flags, signals and wiring; everything else lives in the llm_probe libraries.
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "llm_probe/exporter.h"
+#include "llm_probe/log.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: llm_probe_exporter [flags]
+
+  --config.file=PATH            configuration file (default: config.yaml)
+  --config.check                validate the configuration and exit
+  --web.listen-address=ADDR     address to listen on (default: :9835)
+  --web.telemetry-path=PATH     path of the metrics endpoint (default: /metrics)
+  --log.level=LEVEL             debug, info, warn or error (default: info)
+  --log.format=FORMAT           logfmt or json (default: logfmt)
+  --version                     print the version and exit
+  --help                        show this help
+)";
+
+struct Flags {
+  std::map<std::string, std::string> values = {{"config.file", "config.yaml"},
+                                               {"web.listen-address", ":9835"},
+                                               {"web.telemetry-path", "/metrics"},
+                                               {"log.level", "info"},
+                                               {"log.format", "logfmt"}};
+  bool check = false;
+  bool version = false;
+  bool help = false;
+};
+
+// Accepts --name=value and --name value, as Prometheus' kingpin flags do.
+std::optional<Flags> ParseFlags(int argc, char** argv, std::string& error) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) {
+      error = "unexpected argument " + arg;
+      return std::nullopt;
+    }
+    arg = arg.substr(2);
+    if (arg == "config.check") { flags.check = true; continue; }
+    if (arg == "version") { flags.version = true; continue; }
+    if (arg == "help" || arg == "h") { flags.help = true; continue; }
+    std::string name = arg;
+    std::string value;
+    if (const auto equals = arg.find('='); equals != std::string::npos) {
+      name = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      error = "flag --" + name + " needs a value";
+      return std::nullopt;
+    }
+    if (!flags.values.count(name)) {
+      error = "unknown flag --" + name;
+      return std::nullopt;
+    }
+    flags.values[name] = value;
+  }
+  return flags;
+}
+
+int Fail(const std::string& message, int code = 1) {
+  std::fprintf(stderr, "llm_probe_exporter: %s\n", message.c_str());
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace llm_probe;
+  const BuildInfo build{LLM_PROBE_VERSION, LLM_PROBE_REVISION};
+  std::string error;
+  const auto flags = ParseFlags(argc, argv, error);
+  if (!flags) return Fail(error + "\n" + kUsage, 2);
+  if (flags->help) return std::fputs(kUsage, stdout), 0;
+  if (flags->version) {
+    std::printf("llm_probe_exporter version %s (revision %s)\n", build.version.c_str(), build.revision.c_str());
+    return 0;
+  }
+  LogLevel level;
+  LogFormat format;
+  if (!ParseLogLevel(flags->values.at("log.level"), level)) return Fail("unknown --log.level", 2);
+  if (!ParseLogFormat(flags->values.at("log.format"), format)) return Fail("unknown --log.format", 2);
+  ConfigureLogging(level, format);
+  const std::string& config_file = flags->values.at("config.file");
+
+  if (flags->check) {
+    try {
+      const Config config = LoadConfigFile(config_file, ProcessEnvironment());
+      std::size_t probes = 0;
+      for (const auto& target : config.targets) probes += target.probes.size();
+      std::printf("%s: OK (%zu targets, %zu probes)\n", config_file.c_str(), config.targets.size(), probes);
+      return 0;
+    } catch (const ConfigError& config_error) {
+      return Fail(config_error.what());
+    }
+  }
+
+  const auto listen = ParseListenAddress(flags->values.at("web.listen-address"));
+  if (!listen) return Fail("malformed --web.listen-address (want host:port or :port)", 2);
+
+  // Signals are taken synchronously by sigwait below; threads started later inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, signal);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::optional<Exporter> exporter;
+  try {
+    exporter.emplace(ExporterOptions{config_file, *listen, flags->values.at("web.telemetry-path"), build, {}});
+  } catch (const ConfigError& config_error) {
+    return Fail(config_error.what());
+  } catch (const std::exception& start_error) {
+    return Fail(start_error.what(), 3);
+  }
+  exporter->Start();
+
+  for (;;) {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (signal == SIGHUP) {
+      exporter->Reload();
+      continue;
+    }
+    Log(LogLevel::kInfo, "exporter", "shutting down; waiting for in-flight probes",
+        {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    exporter->Stop();
+    return 0;
+  }
+}

@@ -2,6 +2,7 @@
 // Pure functions over plain inputs.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,11 @@ Classification ClassifyTransport(TransportError error, std::string_view curl_det
 // Class of a reply whose status is not 2xx: the envelope's type or code when it names one we
 // know (429 insufficient_quota is QUOTA_EXCEEDED), otherwise the status.
 Classification ClassifyHttpError(int status, std::string_view body);
+
+// Upstream text (error messages, curl's words, a served model name) made fit for a detail or a
+// log line: valid UTF-8 (bad bytes become U+FFFD), each run of control characters and
+// whitespace one space, at most max_bytes, cut on a character boundary and then marked "...".
+std::string SanitizeUpstreamText(std::string_view text, std::size_t max_bytes);
 
 // Served model matches the requested one: equal, or a dated snapshot of it
 // ("gpt-4o-2024-08-06" for "gpt-4o", "claude-sonnet-4-5-20250929" for "claude-sonnet-4-5").

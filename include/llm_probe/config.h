@@ -112,5 +112,7 @@ Config LoadConfigFile(const std::string& path, const EnvLookup& env);
 
 // Prometheus-style duration: "500ms", "30s", "1m30s", "2h". Nullopt when malformed.
 std::optional<Duration> ParseDuration(std::string_view text);
+// The inverse of ParseDuration, in its shortest form: 90s -> "1m30s", 0 -> "0s".
+std::string FormatDuration(Duration duration);
 
 }  // namespace llm_probe

@@ -22,6 +22,7 @@ struct HealthPolicy {
 struct HistoryEntry {
   ResultClass result_class;
   double unix_time;
+  double duration_seconds = 0;
 };
 
 enum class Transition { kNone, kBecameUnhealthy, kBecameHealthy };
@@ -30,7 +31,9 @@ class HealthTracker {
  public:
   explicit HealthTracker(HealthPolicy policy);
 
-  Transition Record(ResultClass result_class, double unix_time);
+  Transition Record(ResultClass result_class, double unix_time, double duration_seconds = 0);
+  // Median duration of the UP results in the window; nullopt when there are none.
+  std::optional<double> median_up_duration() const;
 
   // A probe starts healthy: it takes failure_threshold failures to call it down.
   bool healthy() const { return healthy_; }

@@ -1,1 +1,267 @@
-// placeholder until the module lands
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "llm_probe/http.h"
+
+namespace llm_probe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::once_flag global_init_once;
+
+struct Transfer {
+  HttpRequest request;
+  HttpClient::Callback on_done;
+  HttpExchange exchange;
+  Clock::time_point started;
+  curl_slist* header_list = nullptr;
+  bool body_limit_hit = false;
+  bool cross_host_redirect = false;
+  std::string host;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
+std::string LowerCase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string Trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+// Host of an absolute URL, or of `relative` resolved against `base`; empty when unparsable.
+std::string HostOf(const std::string& base, const std::string& relative = {}) {
+  CURLU* url = curl_url();
+  std::string host;
+  if (curl_url_set(url, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
+      (relative.empty() || curl_url_set(url, CURLUPART_URL, relative.c_str(), 0) == CURLUE_OK)) {
+    char* part = nullptr;
+    if (curl_url_get(url, CURLUPART_HOST, &part, 0) == CURLUE_OK) {
+      host = LowerCase(part);
+      curl_free(part);
+    }
+  }
+  curl_url_cleanup(url);
+  return host;
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t bytes = size * count;
+  std::string& body = transfer->exchange.body;
+  if (body.size() + bytes > transfer->request.body_limit) {
+    transfer->body_limit_hit = true;
+    return 0;  // aborts the transfer: a huge reply must not cost its size in memory
+  }
+  body.append(data, bytes);
+  transfer->exchange.arrivals.push_back({body.size(), SecondsSince(transfer->started)});
+  return bytes;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t bytes = size * count;
+  const std::string_view line(data, bytes);
+  if (line.rfind("HTTP/", 0) == 0) {
+    transfer->exchange.headers.clear();  // keep only the final response's headers
+    return bytes;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return bytes;
+  std::string name = LowerCase(std::string(line.substr(0, colon)));
+  std::string value = Trim(line.substr(colon + 1));
+  // The API key travels in headers; a redirect to another host would hand it over.
+  if (name == "location" && transfer->request.follow_redirects &&
+      HostOf(transfer->request.url, value) != transfer->host) {
+    transfer->cross_host_redirect = true;
+    return 0;
+  }
+  if (transfer->exchange.headers.size() < 256) {
+    transfer->exchange.headers.emplace_back(std::move(name), std::move(value));
+  }
+  return bytes;
+}
+
+TransportError TransportErrorOf(CURLcode code, const Transfer& transfer) {
+  switch (code) {
+    case CURLE_OK:
+      return TransportError::kNone;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransportError::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return TransportError::kDns;
+    case CURLE_COULDNT_CONNECT:
+      return TransportError::kConnect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return TransportError::kTls;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return TransportError::kRecv;
+    case CURLE_TOO_MANY_REDIRECTS:
+      return TransportError::kTooManyRedirects;
+    case CURLE_WRITE_ERROR:
+      if (transfer.body_limit_hit) return TransportError::kBodyTooLarge;
+      if (transfer.cross_host_redirect) return TransportError::kTooManyRedirects;
+      return TransportError::kOther;
+    default:
+      return TransportError::kOther;
+  }
+}
+
+PhaseTimings PhasesOf(CURL* handle) {
+  auto seconds = [handle](CURLINFO info) {
+    curl_off_t micros = 0;
+    curl_easy_getinfo(handle, info, &micros);
+    return static_cast<double>(micros) / 1e6;
+  };
+  const double resolved = seconds(CURLINFO_NAMELOOKUP_TIME_T);
+  const double connected = std::max(seconds(CURLINFO_CONNECT_TIME_T), resolved);
+  const double handshaken = std::max(seconds(CURLINFO_APPCONNECT_TIME_T), connected);
+  const double sent = std::max(seconds(CURLINFO_PRETRANSFER_TIME_T), handshaken);
+  const double first_byte = std::max(seconds(CURLINFO_STARTTRANSFER_TIME_T), sent);
+  const double total = std::max(seconds(CURLINFO_TOTAL_TIME_T), first_byte);
+  return {resolved, connected - resolved, handshaken - connected, first_byte - sent,
+          total - first_byte};
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  CURLM* multi = nullptr;
+  std::map<CURL*, std::unique_ptr<Transfer>> transfers;
+
+  void Finish(CURL* handle, CURLcode code) {
+    auto node = transfers.extract(handle);
+    Transfer& transfer = *node.mapped();
+    HttpExchange& exchange = transfer.exchange;
+    long status = 0;
+    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+    exchange.status = static_cast<int>(status);
+    exchange.phases = PhasesOf(handle);
+    exchange.total_seconds = SecondsSince(transfer.started);
+    exchange.error = TransportErrorOf(code, transfer);
+    if (exchange.error != TransportError::kNone) {
+      exchange.error_detail = transfer.body_limit_hit ? "reply body over the size limit"
+                              : transfer.cross_host_redirect
+                                  ? "redirect to another host refused"
+                                  : (transfer.error_buffer[0] ? transfer.error_buffer
+                                                              : curl_easy_strerror(code));
+    }
+    curl_multi_remove_handle(multi, handle);
+    curl_easy_cleanup(handle);
+    curl_slist_free_all(transfer.header_list);
+    transfer.on_done(std::move(exchange));
+  }
+};
+
+HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) {
+  std::call_once(global_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  impl_->multi = curl_multi_init();
+}
+
+HttpClient::~HttpClient() {
+  for (auto& [handle, transfer] : impl_->transfers) {
+    curl_multi_remove_handle(impl_->multi, handle);
+    curl_easy_cleanup(handle);
+    curl_slist_free_all(transfer->header_list);
+  }
+  curl_multi_cleanup(impl_->multi);
+}
+
+void HttpClient::Start(HttpRequest request, Callback on_done) {
+  auto transfer = std::make_unique<Transfer>();
+  transfer->request = std::move(request);
+  transfer->on_done = std::move(on_done);
+  transfer->host = HostOf(transfer->request.url);
+  const HttpRequest& req = transfer->request;
+
+  CURL* handle = curl_easy_init();
+  curl_easy_setopt(handle, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer->error_buffer);
+  curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+  curl_easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.timeout.count()));
+  // Every probe measures a whole exchange, connection set-up included, as a new client sees it.
+  curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(handle, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
+  curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(handle, CURLOPT_WRITEDATA, transfer.get());
+  curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(handle, CURLOPT_HEADERDATA, transfer.get());
+  curl_easy_setopt(handle, CURLOPT_USERAGENT, "llm_probe_exporter");
+  if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
+  if (req.insecure_skip_verify) {
+    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!req.proxy_url.empty()) curl_easy_setopt(handle, CURLOPT_PROXY, req.proxy_url.c_str());
+  if (req.method != "GET") {
+    curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, req.body.c_str());
+    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
+  for (const auto& [name, value] : req.headers) {
+    const std::string line = name + ": " + value;
+    transfer->header_list = curl_slist_append(transfer->header_list, line.c_str());
+  }
+  // curl would otherwise send "Expect: 100-continue" and wait on large bodies.
+  transfer->header_list = curl_slist_append(transfer->header_list, "Expect:");
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, transfer->header_list);
+
+  transfer->started = Clock::now();
+  curl_multi_add_handle(impl_->multi, handle);
+  impl_->transfers.emplace(handle, std::move(transfer));
+}
+
+void HttpClient::Poll(std::chrono::milliseconds max_wait) {
+  int running = 0;
+  curl_multi_perform(impl_->multi, &running);
+  curl_multi_poll(impl_->multi, nullptr, 0, static_cast<int>(max_wait.count()), nullptr);
+  curl_multi_perform(impl_->multi, &running);
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(impl_->multi, &queued)) {
+    if (message->msg == CURLMSG_DONE) impl_->Finish(message->easy_handle, message->data.result);
+  }
+}
+
+void HttpClient::Wakeup() { curl_multi_wakeup(impl_->multi); }
+
+std::size_t HttpClient::InFlight() const { return impl_->transfers.size(); }
+
+}  // namespace llm_probe

@@ -1,1 +1,271 @@
-// placeholder until the module lands
+#include "llm_probe/collector.h"
+
+#include <algorithm>
+#include <map>
+
+#include <prometheus/text_serializer.h>
+
+#include "families.h"
+
+namespace llm_probe {
+namespace {
+
+using internal::FamilyWriter;
+using internal::LabelList;
+using prometheus::MetricType;
+
+LabelList ProbeLabels(const ProbeSnapshot& snapshot) {
+  return {{"target", snapshot.target->name},
+          {"probe", snapshot.probe->name},
+          {"model", snapshot.probe->model}};
+}
+
+LabelList With(LabelList labels, const char* name, std::string value) {
+  labels.push_back({name, std::move(value)});
+  return labels;
+}
+
+// Writes one gauge family with a sample for each probe where `value` yields one.
+template <typename ValueOf>
+void ProbeGauge(FamilyWriter& writer, const StoreView& view, const char* name, const char* help,
+                ValueOf value) {
+  writer.Begin(name, help, MetricType::Gauge);
+  for (const auto& snapshot : view.probes) {
+    if (const std::optional<double> sample = value(*snapshot)) writer.Gauge(ProbeLabels(*snapshot), *sample);
+  }
+}
+
+void WriteStateMetrics(FamilyWriter& writer, const StoreView& view) {
+  auto last = [](const ProbeSnapshot& s) { return s.last_result ? &*s.last_result : nullptr; };
+
+  ProbeGauge(writer, view, "llm_probe_success", "Whether the last probe ended UP (1) or not (0).",
+             [&](const ProbeSnapshot& s) -> std::optional<double> {
+               if (!last(s)) return std::nullopt;
+               return last(s)->result_class == ResultClass::kUp ? 1 : 0;
+             });
+
+  writer.Begin("llm_probe_status", "Class of the last probe result, one-hot over every class.",
+               MetricType::Gauge);
+  for (const auto& snapshot : view.probes) {
+    const LabelList labels = ProbeLabels(*snapshot);
+    for (ResultClass result_class : AllResultClasses()) {
+      const bool current = last(*snapshot) && last(*snapshot)->result_class == result_class;
+      writer.Gauge(With(labels, "status", std::string(ResultClassName(result_class))), current ? 1 : 0);
+    }
+  }
+
+  ProbeGauge(writer, view, "llm_probe_healthy",
+             "Thresholded health: 0 after failure_threshold consecutive failures, 1 again after "
+             "recovery_threshold consecutive successes.",
+             [](const ProbeSnapshot& s) -> std::optional<double> { return s.health.healthy() ? 1 : 0; });
+  ProbeGauge(writer, view, "llm_probe_consecutive_failures", "Failures since the last UP result.",
+             [](const ProbeSnapshot& s) -> std::optional<double> { return s.health.consecutive_failures(); });
+  ProbeGauge(writer, view, "llm_probe_consecutive_successes", "UP results since the last failure.",
+             [](const ProbeSnapshot& s) -> std::optional<double> { return s.health.consecutive_successes(); });
+  ProbeGauge(writer, view, "llm_probe_availability_ratio",
+             "Share of UP results among the last history_size results (0 to 1).",
+             [](const ProbeSnapshot& s) { return s.health.availability(); });
+  ProbeGauge(writer, view, "llm_probe_last_duration_seconds", "Duration of the last probe's whole exchange.",
+             [&](const ProbeSnapshot& s) -> std::optional<double> {
+               if (!last(s)) return std::nullopt;
+               return last(s)->duration_seconds;
+             });
+  ProbeGauge(writer, view, "llm_probe_http_status_code",
+             "HTTP status of the last probe; 0 when no response arrived.",
+             [&](const ProbeSnapshot& s) -> std::optional<double> {
+               if (!last(s)) return std::nullopt;
+               return last(s)->http_status;
+             });
+  ProbeGauge(writer, view, "llm_probe_last_run_timestamp_seconds", "Unix time the last probe finished.",
+             [](const ProbeSnapshot& s) { return s.last_run_unix; });
+  ProbeGauge(writer, view, "llm_probe_last_success_timestamp_seconds",
+             "Unix time of the last UP result.",
+             [](const ProbeSnapshot& s) { return s.health.last_success_unix(); });
+
+  writer.Begin("llm_probe_http_duration_seconds", "Phases of the last probe's HTTP exchange.",
+               MetricType::Gauge);
+  for (const auto& snapshot : view.probes) {
+    const ProbeResult* result = last(*snapshot);
+    if (!result) continue;
+    const LabelList labels = ProbeLabels(*snapshot);
+    const PhaseTimings& phases = result->phases;
+    for (const auto& [phase, seconds] : {std::pair{"resolve", phases.resolve},
+                                         {"connect", phases.connect},
+                                         {"tls", phases.tls},
+                                         {"processing", phases.processing},
+                                         {"transfer", phases.transfer}}) {
+      writer.Gauge(With(labels, "phase", phase), seconds);
+    }
+  }
+}
+
+void WriteCounters(FamilyWriter& writer, const StoreView& view) {
+  writer.Begin("llm_probe_duration_seconds", "Duration of probe exchanges.", MetricType::Histogram);
+  for (const auto& snapshot : view.probes) writer.Histogram(ProbeLabels(*snapshot), snapshot->duration);
+
+  writer.Begin("llm_probe_total", "Completed probes by result class.", MetricType::Counter);
+  for (const auto& snapshot : view.probes) {
+    const LabelList labels = ProbeLabels(*snapshot);
+    for (ResultClass result_class : AllResultClasses()) {
+      writer.Counter(With(labels, "status", std::string(ResultClassName(result_class))),
+                     static_cast<double>(snapshot->health.count(result_class)));
+    }
+  }
+
+  writer.Begin("llm_probe_skipped_total",
+               "Scheduled probes not run: backoff (Retry-After) or budget (daily spend reached).",
+               MetricType::Counter);
+  for (const auto& snapshot : view.probes) {
+    const LabelList labels = ProbeLabels(*snapshot);
+    writer.Counter(With(labels, "reason", "backoff"), static_cast<double>(snapshot->skipped_backoff));
+    writer.Counter(With(labels, "reason", "budget"), static_cast<double>(snapshot->skipped_budget));
+  }
+}
+
+bool IsStream(const ProbeSnapshot& snapshot) { return snapshot.probe->type == ProbeType::kStream; }
+
+void WriteLlmMetrics(FamilyWriter& writer, const StoreView& view) {
+  writer.Begin("llm_probe_time_to_first_token_seconds",
+               "Stream probes: request start to the first non-empty content.", MetricType::Histogram);
+  for (const auto& snapshot : view.probes) {
+    if (IsStream(*snapshot)) writer.Histogram(ProbeLabels(*snapshot), snapshot->time_to_first_token);
+  }
+  ProbeGauge(writer, view, "llm_probe_last_time_to_first_token_seconds",
+             "Stream probes: time to first token of the last probe.",
+             [](const ProbeSnapshot& s) -> std::optional<double> {
+               return s.last_result ? s.last_result->time_to_first_token_seconds : std::nullopt;
+             });
+  ProbeGauge(writer, view, "llm_probe_output_tokens_per_second",
+             "Stream probes: completion tokens over the time from first token to end.",
+             [](const ProbeSnapshot& s) -> std::optional<double> {
+               return s.last_result ? s.last_result->output_tokens_per_second : std::nullopt;
+             });
+
+  writer.Begin("llm_probe_tokens_total", "Tokens the probes used, from the replies' usage objects.",
+               MetricType::Counter);
+  for (const auto& snapshot : view.probes) {
+    if (!IsBilled(snapshot->probe->type)) continue;
+    const LabelList labels = ProbeLabels(*snapshot);
+    writer.Counter(With(labels, "kind", "prompt"), snapshot->tokens.prompt);
+    writer.Counter(With(labels, "kind", "completion"), snapshot->tokens.completion);
+    writer.Counter(With(labels, "kind", "reasoning"), snapshot->tokens.reasoning);
+  }
+  writer.Begin("llm_probe_cost_usd_total", "Estimated spend of the probes in USD, from pricing.",
+               MetricType::Counter);
+  for (const auto& snapshot : view.probes) {
+    if (IsBilled(snapshot->probe->type)) writer.Counter(ProbeLabels(*snapshot), snapshot->cost_usd);
+  }
+
+  using Field = std::optional<double> RateLimit::*;
+  for (const auto& [name, help, field] :
+       {std::tuple{"llm_probe_ratelimit_remaining", "Rate-limit headroom the upstream reported.",
+                   Field{&RateLimit::remaining}},
+        std::tuple{"llm_probe_ratelimit_limit", "Rate limit the upstream reported.", Field{&RateLimit::limit}},
+        std::tuple{"llm_probe_ratelimit_reset_seconds", "Seconds until the upstream's rate limit resets.",
+                   Field{&RateLimit::reset_seconds}}}) {
+    writer.Begin(name, help, MetricType::Gauge);
+    for (const auto& snapshot : view.probes) {
+      for (const RateLimit& limit : snapshot->rate_limits) {
+        if (limit.*field) writer.Gauge(With(ProbeLabels(*snapshot), "resource", limit.resource), *(limit.*field));
+      }
+    }
+  }
+
+  writer.Begin("llm_probe_model_listed", "Each expect_models entry present in /models (1) or not (0).",
+               MetricType::Gauge);
+  for (const auto& snapshot : view.probes) {
+    if (!snapshot->last_result) continue;
+    for (const auto& [model, present] : snapshot->last_result->expected_models) {
+      writer.Gauge({{"target", snapshot->target->name}, {"probe", snapshot->probe->name}, {"model", model}},
+                   present ? 1 : 0);
+    }
+  }
+  ProbeGauge(writer, view, "llm_probe_models_listed", "Models in the last /models reply.",
+             [](const ProbeSnapshot& s) -> std::optional<double> {
+               if (!s.last_result || !s.last_result->models_listed) return std::nullopt;
+               return *s.last_result->models_listed;
+             });
+  writer.Begin("llm_probe_served_model_info", "The model that actually answered the last probe.",
+               MetricType::Gauge);
+  for (const auto& snapshot : view.probes) {
+    if (!snapshot->served_model) continue;
+    LabelList labels = With(ProbeLabels(*snapshot), "requested", snapshot->probe->model);
+    writer.Gauge(With(std::move(labels), "served", *snapshot->served_model), 1);
+  }
+
+  std::map<std::string, double> earliest_expiry;
+  for (const auto& snapshot : view.probes) {
+    if (!snapshot->tls_cert_expiry_unix) continue;
+    auto [entry, inserted] = earliest_expiry.emplace(snapshot->target->name, *snapshot->tls_cert_expiry_unix);
+    if (!inserted) entry->second = std::min(entry->second, *snapshot->tls_cert_expiry_unix);
+  }
+  writer.Begin("llm_probe_tls_cert_expiry_timestamp_seconds",
+               "Earliest expiry (unix time) of the certificates a target presented.", MetricType::Gauge);
+  for (const auto& [target, expiry] : earliest_expiry) writer.Gauge({{"target", target}}, expiry);
+}
+
+void WriteGroups(FamilyWriter& writer, const StoreView& view) {
+  const std::vector<GroupHealth> groups = ComputeGroupHealth(view);
+  writer.Begin("llm_probe_group_targets", "Targets in the failover group.", MetricType::Gauge);
+  for (const auto& group : groups) writer.Gauge({{"group", group.name}}, group.targets);
+  writer.Begin("llm_probe_group_healthy_targets",
+               "Targets of the failover group whose every probe is healthy.", MetricType::Gauge);
+  for (const auto& group : groups) writer.Gauge({{"group", group.name}}, group.healthy_targets);
+  writer.Begin("llm_probe_group_member", "Membership of targets in failover groups (always 1).",
+               MetricType::Gauge);
+  if (view.config) {
+    for (const auto& group : view.config->groups) {
+      for (const auto& target : group.targets) writer.Gauge({{"group", group.name}, {"target", target}}, 1);
+    }
+  }
+}
+
+void WriteExporterMetrics(FamilyWriter& writer, const StoreView& view, const BuildInfo& build) {
+  writer.Begin("llm_probe_exporter_build_info", "Version and revision of the exporter (always 1).",
+               MetricType::Gauge);
+  writer.Gauge({{"version", build.version}, {"revision", build.revision}}, 1);
+  writer.Begin("llm_probe_exporter_config_last_reload_successful",
+               "Whether the last configuration load succeeded.", MetricType::Gauge);
+  writer.Gauge({}, view.status.config_reload_successful ? 1 : 0);
+  writer.Begin("llm_probe_exporter_config_last_reload_success_timestamp_seconds",
+               "Unix time of the last successful configuration load.", MetricType::Gauge);
+  writer.Gauge({}, view.status.config_reload_success_unix);
+  writer.Begin("llm_probe_exporter_probes_configured", "Probes in the running configuration.",
+               MetricType::Gauge);
+  writer.Gauge({}, static_cast<double>(view.probes.size()));
+  writer.Begin("llm_probe_exporter_schedule_lag_seconds", "How late probes start against their schedule.",
+               MetricType::Histogram);
+  writer.Histogram({}, view.status.schedule_lag);
+}
+
+LabelList ExternalLabels(const StoreView& view) {
+  LabelList labels;
+  if (view.config) {
+    for (const auto& [name, value] : view.config->global.external_labels) labels.push_back({name, value});
+  }
+  return labels;
+}
+
+}  // namespace
+
+Collector::Collector(const SnapshotStore& store, BuildInfo build) : store_(store), build_(std::move(build)) {}
+
+std::vector<prometheus::MetricFamily> Collector::Collect() const {
+  const StoreView view = store_.Read();
+  std::vector<prometheus::MetricFamily> families;
+  FamilyWriter writer(families, ExternalLabels(view));
+  WriteStateMetrics(writer, view);
+  WriteCounters(writer, view);
+  WriteLlmMetrics(writer, view);
+  WriteGroups(writer, view);
+  WriteExporterMetrics(writer, view, build_);
+  internal::WriteProcessMetrics(writer);
+  writer.Finish();
+  return families;
+}
+
+std::string RenderText(const std::vector<prometheus::MetricFamily>& families) {
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace llm_probe

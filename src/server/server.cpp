@@ -1,1 +1,177 @@
-// placeholder until the module lands
+#include "llm_probe/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "llm_probe/log.h"
+#include "views.h"
+
+namespace llm_probe {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kText = "text/plain; charset=utf-8";
+
+void SendJson(httplib::Response& response, const json& document, int status = 200) {
+  response.status = status;
+  response.set_content(document.dump(2, ' ', false, json::error_handler_t::replace) + "\n", kJson);
+}
+
+void SendError(httplib::Response& response, int status, const std::string& message) {
+  SendJson(response, {{"error", message}}, status);
+}
+
+Redactor RedactorFor(const StoreView& view) {
+  return Redactor(view.config ? view.config->Secrets() : std::vector<std::string>{});
+}
+
+}  // namespace
+
+std::optional<ListenAddress> ParseListenAddress(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  int port = 0;
+  for (std::size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    port = port * 10 + (text[i] - '0');
+    if (port > 65535) return std::nullopt;
+  }
+  return ListenAddress{host, port};
+}
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  const SnapshotStore& store;
+  const Collector& collector;
+  ProbeRunner& runner;
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+
+  std::mutex on_demand_mutex;
+  std::map<std::pair<std::string, std::string>, Clock::time_point> last_on_demand;
+
+  Impl(ServerOptions server_options, const SnapshotStore& snapshot_store, const Collector& metrics,
+       ProbeRunner& probe_runner)
+      : options(std::move(server_options)), store(snapshot_store), collector(metrics), runner(probe_runner) {
+    // Slow or stuck clients must not hold worker threads for long.
+    server.set_read_timeout(10, 0);
+    server.set_write_timeout(10, 0);
+    server.set_keep_alive_timeout(5);
+    server.set_payload_max_length(64 * 1024);
+    server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+      if (!LogEnabled(LogLevel::kDebug)) return;
+      Log(LogLevel::kDebug, "http", "request",
+          {{"method", request.method}, {"path", request.path}, {"status", std::to_string(response.status)}});
+    });
+    Routes();
+  }
+
+  void Routes() {
+    server.Get(options.telemetry_path, [this](const httplib::Request&, httplib::Response& response) {
+      response.set_content(RenderText(collector.Collect()), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
+      response.set_content("Healthy\n", kText);
+    });
+    server.Get("/-/ready", [this](const httplib::Request&, httplib::Response& response) {
+      const bool ready = store.Read().config != nullptr;
+      response.status = ready ? 200 : 503;
+      response.set_content(ready ? "Ready\n" : "Not ready: no configuration loaded\n", kText);
+    });
+    server.Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) {
+      const std::string error = options.reload ? options.reload() : "reload is not available";
+      response.status = error.empty() ? 200 : 500;
+      response.set_content(error.empty() ? "Reloaded\n" : "Reload failed: " + error + "\n", kText);
+    });
+    server.Get("/-/reload", [](const httplib::Request&, httplib::Response& response) {
+      response.status = 405;
+      response.set_header("Allow", "POST");
+      response.set_content("Use POST to reload the configuration.\n", kText);
+    });
+    server.Get("/api/v1/targets", [this](const httplib::Request& request, httplib::Response& response) {
+      const StoreView view = store.Read();
+      if (request.has_param("group")) {
+        const auto document = internal::GroupDocument(view, request.get_param_value("group"));
+        if (!document) return SendError(response, 404, "no such group");
+        return SendJson(response, *document);
+      }
+      SendJson(response, internal::TargetsDocument(view, RedactorFor(view)));
+    });
+    server.Get("/probe", [this](const httplib::Request& request, httplib::Response& response) {
+      OnDemand(request, response);
+    });
+    server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
+      const StoreView view = store.Read();
+      response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view))),
+                           "text/html; charset=utf-8");
+    });
+  }
+
+  void OnDemand(const httplib::Request& request, httplib::Response& response) {
+    const std::string target = request.get_param_value("target");
+    const std::string probe = request.get_param_value("probe");
+    if (target.empty() || probe.empty()) return SendError(response, 400, "target and probe are required");
+    {
+      std::lock_guard lock(on_demand_mutex);
+      const auto now = Clock::now();
+      auto [last, inserted] = last_on_demand.try_emplace({target, probe}, now);
+      const double since = std::chrono::duration<double>(now - last->second).count();
+      if (!inserted && since < options.on_demand_min_interval_seconds) {
+        const int wait = static_cast<int>(options.on_demand_min_interval_seconds - since) + 1;
+        response.set_header("Retry-After", std::to_string(wait));
+        return SendError(response, 429, "this probe ran on demand moments ago; retry later");
+      }
+      last->second = now;
+    }
+    const auto run = runner.RunNow(target, probe).get();
+    if (!run) return SendError(response, 404, "no such target and probe");
+    const StoreView view = store.Read();
+    SendJson(response, internal::OnDemandDocument(*run, request.get_param_value("debug") == "true",
+                                                  RedactorFor(view)));
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, const SnapshotStore& store, const Collector& collector,
+                       ProbeRunner& runner)
+    : impl_(std::make_unique<Impl>(std::move(options), store, collector, runner)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+int HttpServer::Bind() {
+  const ListenAddress& listen = impl_->options.listen;
+  if (listen.port == 0) {
+    impl_->port = impl_->server.bind_to_any_port(listen.host);
+  } else if (impl_->server.bind_to_port(listen.host, listen.port)) {
+    impl_->port = listen.port;
+  } else {
+    impl_->port = -1;
+  }
+  if (impl_->port <= 0) {
+    throw std::runtime_error("cannot listen on " + listen.host + ":" + std::to_string(listen.port) +
+                             " (address in use or not available)");
+  }
+  return impl_->port;
+}
+
+void HttpServer::Start() {
+  impl_->thread = std::thread([impl = impl_.get()] { impl->server.listen_after_bind(); });
+}
+
+void HttpServer::Stop() {
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace llm_probe

@@ -1,1 +1,967 @@
-// placeholder
+#include "mock_upstream.h"
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <functional>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <regex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+namespace mock_upstream {
+namespace {
+
+// Keeps the keys in the order the real APIs write them, which people reading a reply expect.
+using json = nlohmann::ordered_json;
+using Clock = std::chrono::steady_clock;
+using Milliseconds = std::chrono::milliseconds;
+using HeaderMap = std::map<std::string, std::string, httplib::detail::ci>;
+
+constexpr std::size_t kDefaultWorkerThreads = 64;
+constexpr std::size_t kRecordedRequestsKept = 1000;
+// Idle keep-alive connections pin a worker and delay Stop() by up to this long.
+constexpr time_t kKeepAliveSeconds = 1;
+constexpr std::size_t kKeepAliveRequests = 10000;
+constexpr int kEmbeddingDimensions = 8;
+constexpr std::int64_t kModelsCreated = 1715367049;
+constexpr const char* kReasoningText = "Let me think about the question first.";
+constexpr const char* kJson = "application/json";
+
+enum class Api { kOpenAi, kAnthropic };  // Azure speaks the OpenAI body format
+enum class Endpoint { kUnknown, kModels, kChat, kEmbeddings };
+
+struct Route {
+  std::string scenario = "default";
+  std::string path;  // without the scenario prefix
+  Api api = Api::kOpenAi;
+  Endpoint endpoint = Endpoint::kUnknown;
+  std::string deployment;  // Azure: names the model when the body does not
+};
+
+Route RouteOf(const httplib::Request& request) {
+  struct KnownPath {
+    const char* method;
+    const char* path;
+    Api api;
+    Endpoint endpoint;
+  };
+  static constexpr KnownPath kPaths[] = {
+      {"GET", "/v1/models", Api::kOpenAi, Endpoint::kModels},
+      {"POST", "/v1/chat/completions", Api::kOpenAi, Endpoint::kChat},
+      {"POST", "/v1/embeddings", Api::kOpenAi, Endpoint::kEmbeddings},
+      {"POST", "/v1/messages", Api::kAnthropic, Endpoint::kChat},
+  };
+  static const std::regex kScenarioPrefix(R"(/s/([^/]+)(/.*)?)");
+  static const std::regex kAzureDeployment(R"(/openai/deployments/([^/]+)/(chat/completions|embeddings))");
+
+  Route route;
+  route.path = request.path;
+  std::smatch match;
+  if (std::regex_match(request.path, match, kScenarioPrefix)) {
+    route.scenario = match[1];
+    route.path = match[2].matched ? match[2].str() : "/";
+  }
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  for (const KnownPath& known : kPaths) {
+    if (method == known.method && route.path == known.path) {
+      route.api = known.api;
+      route.endpoint = known.endpoint;
+      return route;
+    }
+  }
+  // Azure answers 404 without api-version, which catches probes that forget it.
+  if (!request.has_param("api-version")) return route;
+  if (method == "GET" && route.path == "/openai/models") {
+    route.endpoint = Endpoint::kModels;
+  } else if (method == "POST" && std::regex_match(route.path, match, kAzureDeployment)) {
+    route.deployment = match[1];
+    route.endpoint = match[2] == "embeddings" ? Endpoint::kEmbeddings : Endpoint::kChat;
+  }
+  return route;
+}
+
+bool IsSuccess(int status) { return status >= 200 && status < 300; }
+
+bool IsTrue(const json& object, const char* key) {
+  const auto value = object.find(key);
+  return value != object.end() && *value == true;
+}
+
+// Tokens as a BPE tokenizer roughly cuts them: whitespace opens a token, and a token holds at
+// most 8 code points besides its leading whitespace, so text without spaces (CJK) splits too.
+// Joined, the tokens give the text back.
+std::vector<std::string> SplitTokens(const std::string& text) {
+  constexpr int kMaxCodePoints = 8;
+  std::vector<std::string> tokens;
+  int code_points = 0;  // non-space code points in the last token
+  for (std::size_t i = 0; i < text.size();) {
+    const bool space = std::isspace(static_cast<unsigned char>(text[i])) != 0;
+    std::size_t length = 1;
+    while (i + length < text.size() && (static_cast<unsigned char>(text[i + length]) & 0xC0) == 0x80) {
+      ++length;
+    }
+    if (tokens.empty() || (space && code_points > 0) || (!space && code_points == kMaxCodePoints)) {
+      tokens.emplace_back();
+      code_points = 0;
+    }
+    tokens.back().append(text, i, length);
+    if (!space) ++code_points;
+    i += length;
+  }
+  return tokens;
+}
+
+// `count` tokens cycling through `tokens`; repeats get a leading space so words stay apart.
+std::vector<std::string> RepeatTokens(const std::vector<std::string>& tokens, int count) {
+  std::vector<std::string> repeated;
+  for (int i = 0; !tokens.empty() && i < count; ++i) {
+    std::string token = tokens[static_cast<std::size_t>(i) % tokens.size()];
+    if (static_cast<std::size_t>(i) >= tokens.size() && !std::isspace(static_cast<unsigned char>(token[0]))) {
+      token.insert(0, " ");
+    }
+    repeated.push_back(std::move(token));
+  }
+  return repeated;
+}
+
+std::string Join(const std::vector<std::string>& tokens) {
+  std::string text;
+  for (const std::string& token : tokens) text += token;
+  return text;
+}
+
+// What a reply says, whatever its wire format.
+struct Reply {
+  std::string id;
+  std::int64_t created = 0;
+  std::string model;
+  std::vector<std::string> reasoning;
+  std::vector<std::string> content;
+  bool length_limited = false;  // "length" / "max_tokens" instead of "stop" / "end_turn"
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+};
+
+Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& request, bool stream,
+                std::uint64_t sequence) {
+  Reply reply;
+  reply.id = (route.api == Api::kAnthropic ? "msg_mock_" : "chatcmpl-mock-") + std::to_string(sequence);
+  reply.created = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto model = request.find("model");
+  reply.model = !behaviour.served_model.empty() ? behaviour.served_model
+                : model != request.end() && model->is_string() ? model->get<std::string>()
+                                                               : route.deployment;
+  const auto content = SplitTokens(behaviour.content);
+  reply.content = stream ? RepeatTokens(content, behaviour.stream.token_count) : content;
+  reply.reasoning = RepeatTokens(SplitTokens(kReasoningText), behaviour.stream.reasoning_tokens);
+  if (behaviour.body == BodyKind::kEmptyContent) {
+    reply.content.clear();
+    reply.length_limited = true;
+  } else if (behaviour.body == BodyKind::kNoChoices) {
+    reply.content.clear();
+    reply.reasoning.clear();
+  }
+  // A stream script's token counts are taken as given; plain replies obey the request's limit.
+  // Reasoning spends the budget first, which is how reasoning models end up with no content.
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    const auto limit = request.find(key);
+    if (stream || limit == request.end() || !limit->is_number_integer()) continue;
+    const auto budget = static_cast<std::size_t>(std::max<std::int64_t>(0, limit->get<std::int64_t>()));
+    if (reply.reasoning.size() > budget) reply.reasoning.resize(budget);
+    if (reply.content.size() > budget - reply.reasoning.size()) {
+      reply.content.resize(budget - reply.reasoning.size());
+      reply.length_limited = true;
+    }
+    break;
+  }
+  reply.prompt_tokens = behaviour.prompt_tokens;
+  reply.completion_tokens = behaviour.completion_tokens >= 0
+                                ? behaviour.completion_tokens
+                                : static_cast<int>(reply.reasoning.size() + reply.content.size());
+  return reply;
+}
+
+std::string DefaultErrorType(Api api, int status) {
+  if (api == Api::kOpenAi) return status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
+  static const std::map<int, std::string> kAnthropicTypes = {
+      {401, "authentication_error"}, {402, "billing_error"},     {403, "permission_error"},
+      {404, "not_found_error"},      {413, "request_too_large"}, {429, "rate_limit_error"},
+      {529, "overloaded_error"}};
+  const auto known = kAnthropicTypes.find(status);
+  if (known != kAnthropicTypes.end()) return known->second;
+  return status >= 500 ? "api_error" : "invalid_request_error";
+}
+
+json ErrorEnvelope(Api api, const Behaviour& behaviour) {
+  const std::string type =
+      behaviour.error_type.empty() ? DefaultErrorType(api, behaviour.status) : behaviour.error_type;
+  if (api == Api::kAnthropic) {
+    return {{"type", "error"}, {"error", {{"type", type}, {"message", behaviour.error_message}}}};
+  }
+  return {{"error",
+           {{"message", behaviour.error_message},
+            {"type", type},
+            {"param", nullptr},
+            {"code", behaviour.error_code.empty() ? json(nullptr) : json(behaviour.error_code)}}}};
+}
+
+std::string HtmlPage(int status) {
+  static const std::map<int, std::string> kReasons = {{500, "Internal Server Error"},
+                                                      {502, "Bad Gateway"},
+                                                      {503, "Service Temporarily Unavailable"},
+                                                      {504, "Gateway Time-out"}};
+  const auto reason = kReasons.find(status);
+  const std::string title =
+      std::to_string(status) + " " + (reason == kReasons.end() ? std::string("Error") : reason->second);
+  return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+         "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+}
+
+json OpenAiUsage(const Reply& reply) {
+  return {{"prompt_tokens", reply.prompt_tokens},
+          {"completion_tokens", reply.completion_tokens},
+          {"total_tokens", reply.prompt_tokens + reply.completion_tokens},
+          {"completion_tokens_details", {{"reasoning_tokens", reply.reasoning.size()}}}};
+}
+
+json AnthropicUsage(const Reply& reply) {
+  return {{"input_tokens", reply.prompt_tokens}, {"output_tokens", reply.completion_tokens}};
+}
+
+// The success body of the OpenAI format (Azure included), in the well-formed variants of `kind`.
+json OpenAiBody(Endpoint endpoint, const Reply& reply, const Behaviour& behaviour) {
+  const BodyKind kind = behaviour.body;
+  if (endpoint == Endpoint::kModels) {
+    json data = json::array();
+    if (kind != BodyKind::kEmptyModelList && kind != BodyKind::kEmptyContent && kind != BodyKind::kNoChoices) {
+      for (const std::string& model : behaviour.models) {
+        data.push_back({{"id", model}, {"object", "model"}, {"created", kModelsCreated}, {"owned_by", "mock"}});
+      }
+    }
+    return {{"object", "list"}, {"data", data}};
+  }
+  if (endpoint == Endpoint::kEmbeddings) {
+    json embedding = json::array();  // fixed values: replies stay reproducible
+    for (int i = 0; kind != BodyKind::kEmptyContent && i < kEmbeddingDimensions; ++i) {
+      embedding.push_back(std::round(std::sin(i + 1.0) * 1e4) / 1e5);
+    }
+    json data = json::array();
+    if (kind != BodyKind::kNoChoices) data.push_back({{"object", "embedding"}, {"index", 0}, {"embedding", embedding}});
+    json body = {{"object", "list"}, {"data", data}, {"model", reply.model}};
+    if (!behaviour.omit_usage) {
+      body["usage"] = {{"prompt_tokens", reply.prompt_tokens}, {"total_tokens", reply.prompt_tokens}};
+    }
+    return body;
+  }
+  json choices = json::array();
+  if (kind != BodyKind::kNoChoices) {
+    choices.push_back({{"index", 0},
+                       {"message", {{"role", "assistant"}, {"content", Join(reply.content)}, {"refusal", nullptr}}},
+                       {"logprobs", nullptr},
+                       {"finish_reason", reply.length_limited ? "length" : "stop"}});
+  }
+  json body = {{"id", reply.id},       {"object", "chat.completion"}, {"created", reply.created},
+               {"model", reply.model}, {"choices", choices},          {"system_fingerprint", "fp_mock"}};
+  if (!behaviour.omit_usage) body["usage"] = OpenAiUsage(reply);
+  return body;
+}
+
+json AnthropicBody(const Reply& reply, const Behaviour& behaviour) {
+  json content = json::array();
+  if (behaviour.body != BodyKind::kNoChoices) content.push_back({{"type", "text"}, {"text", Join(reply.content)}});
+  json body = {{"id", reply.id},
+               {"type", "message"},
+               {"role", "assistant"},
+               {"model", reply.model},
+               {"content", content},
+               {"stop_reason", reply.length_limited ? "max_tokens" : "end_turn"},
+               {"stop_sequence", nullptr}};
+  if (!behaviour.omit_usage) body["usage"] = AnthropicUsage(reply);
+  return body;
+}
+
+struct Body {
+  std::string text;
+  std::string content_type;
+};
+
+Body RenderBody(const Route& route, const Reply& reply, const Behaviour& behaviour) {
+  if (behaviour.body == BodyKind::kHtml) return {HtmlPage(behaviour.status), "text/html; charset=utf-8"};
+  if (behaviour.body == BodyKind::kErrorEnvelope || !IsSuccess(behaviour.status)) {
+    return {ErrorEnvelope(route.api, behaviour).dump(), kJson};
+  }
+  const json body =
+      route.api == Api::kAnthropic ? AnthropicBody(reply, behaviour) : OpenAiBody(route.endpoint, reply, behaviour);
+  const std::string text = behaviour.body == BodyKind::kJsonArray ? json::array({body}).dump() : body.dump();
+  // Cut in half, the object never closes: invalid whatever the endpoint.
+  if (behaviour.body == BodyKind::kMalformedJson) return {text.substr(0, text.size() / 2), kJson};
+  return {text, kJson};
+}
+
+bool StreamsReply(const Route& route, const Behaviour& behaviour, const json& request) {
+  const bool streamable_body = behaviour.body == BodyKind::kNormal || behaviour.body == BodyKind::kEmptyContent ||
+                               behaviour.body == BodyKind::kNoChoices;
+  return route.endpoint == Endpoint::kChat && IsTrue(request, "stream") && IsSuccess(behaviour.status) &&
+         streamable_body;
+}
+
+std::string Rfc3339(std::chrono::system_clock::time_point when) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// Remaining requests count down with the scenario's requests; tokens with this reply's usage.
+HeaderMap RateLimitHeaders(Api api, const Reply& reply, int status, int scenario_request) {
+  struct Window {
+    std::string resource;
+    std::int64_t limit;
+    std::int64_t used;
+  };
+  const std::int64_t requests_limit = 10000;
+  const std::int64_t tokens_limit = 2000000;
+  std::vector<Window> windows = {{"requests", requests_limit, (scenario_request - 1) % requests_limit + 1},
+                                 {"tokens", tokens_limit, reply.prompt_tokens + reply.completion_tokens}};
+  if (api == Api::kAnthropic) {
+    windows.push_back({"input-tokens", tokens_limit, reply.prompt_tokens});
+    windows.push_back({"output-tokens", tokens_limit, reply.completion_tokens});
+  }
+  const std::string anthropic_reset = Rfc3339(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  HeaderMap headers;
+  for (const Window& window : windows) {
+    const std::string remaining = std::to_string(status == 429 ? 0 : window.limit - window.used);
+    if (api == Api::kAnthropic) {
+      const std::string prefix = "anthropic-ratelimit-" + window.resource;
+      headers[prefix + "-limit"] = std::to_string(window.limit);
+      headers[prefix + "-remaining"] = remaining;
+      headers[prefix + "-reset"] = anthropic_reset;
+    } else {
+      headers["x-ratelimit-limit-" + window.resource] = std::to_string(window.limit);
+      headers["x-ratelimit-remaining-" + window.resource] = remaining;
+      headers["x-ratelimit-reset-" + window.resource] = window.resource == "requests" ? "6m0s" : "1s";
+    }
+  }
+  return headers;
+}
+
+// The provider-specific events of a streamed reply; timing and faults are the caller's.
+class StreamFormat {
+ public:
+  virtual ~StreamFormat() = default;
+  virtual std::vector<std::string> Opening() = 0;
+  virtual std::vector<std::string> Token(const std::string& text, bool reasoning) = 0;
+  virtual std::vector<std::string> Closing() = 0;
+  virtual std::string Error() = 0;
+};
+
+class OpenAiStream : public StreamFormat {
+ public:
+  OpenAiStream(const Reply& reply, const Behaviour& behaviour, bool include_usage)
+      : reply_(reply), behaviour_(behaviour), include_usage_(include_usage) {}
+
+  std::vector<std::string> Opening() override {
+    return {Data(Chunk({{"role", "assistant"}, {"content", ""}}, nullptr))};
+  }
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    return {Data(Chunk({{reasoning ? "reasoning_content" : "content", text}}, nullptr))};
+  }
+  std::vector<std::string> Closing() override {
+    std::vector<std::string> events = {Data(Chunk(json::object(), reply_.length_limited ? "length" : "stop"))};
+    if (include_usage_ && !behaviour_.omit_usage) {
+      json usage_chunk = Chunk(json::object(), nullptr);
+      usage_chunk["choices"] = json::array();
+      usage_chunk["usage"] = OpenAiUsage(reply_);
+      events.push_back(Data(usage_chunk));
+    }
+    events.push_back("data: [DONE]\n\n");
+    return events;
+  }
+  std::string Error() override {
+    const std::string type = behaviour_.error_type.empty() ? "server_error" : behaviour_.error_type;
+    return Data({{"error", {{"message", behaviour_.error_message}, {"type", type}}}});
+  }
+
+ private:
+  static std::string Data(const json& payload) { return "data: " + payload.dump() + "\n\n"; }
+
+  json Chunk(json delta, json finish_reason) const {
+    json choices = json::array();
+    if (behaviour_.body != BodyKind::kNoChoices) {
+      choices.push_back({{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr},
+                         {"finish_reason", std::move(finish_reason)}});
+    }
+    return {{"id", reply_.id},       {"object", "chat.completion.chunk"}, {"created", reply_.created},
+            {"model", reply_.model}, {"system_fingerprint", "fp_mock"},   {"choices", choices}};
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+  bool include_usage_;
+};
+
+class AnthropicStream : public StreamFormat {
+ public:
+  AnthropicStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override {
+    json message = {{"id", reply_.id},          {"type", "message"},     {"role", "assistant"},
+                    {"model", reply_.model},    {"content", json::array()}, {"stop_reason", nullptr},
+                    {"stop_sequence", nullptr}};
+    if (!behaviour_.omit_usage) message["usage"] = {{"input_tokens", reply_.prompt_tokens}, {"output_tokens", 1}};
+    std::vector<std::string> events = {Event("message_start", {{"type", "message_start"}, {"message", message}})};
+    if (behaviour_.body != BodyKind::kNoChoices) Append(events, OpenBlock(!reply_.reasoning.empty()));
+    events.push_back(Event("ping", {{"type", "ping"}}));
+    return events;
+  }
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    std::vector<std::string> events;
+    if (reasoning != thinking_) {
+      Append(events, CloseBlock());
+      Append(events, OpenBlock(reasoning));
+    }
+    const json delta = reasoning ? json{{"type", "thinking_delta"}, {"thinking", text}}
+                                 : json{{"type", "text_delta"}, {"text", text}};
+    events.push_back(BlockEvent("content_block_delta", "delta", delta));
+    return events;
+  }
+  std::vector<std::string> Closing() override {
+    std::vector<std::string> events;
+    if (block_ >= 0) Append(events, CloseBlock());
+    json message_delta = {{"type", "message_delta"},
+                          {"delta", {{"stop_reason", reply_.length_limited ? "max_tokens" : "end_turn"},
+                                     {"stop_sequence", nullptr}}}};
+    if (!behaviour_.omit_usage) message_delta["usage"] = {{"output_tokens", reply_.completion_tokens}};
+    events.push_back(Event("message_delta", message_delta));
+    events.push_back(Event("message_stop", {{"type", "message_stop"}}));
+    return events;
+  }
+  std::string Error() override {
+    const std::string type = behaviour_.error_type.empty() ? "overloaded_error" : behaviour_.error_type;
+    return Event("error", {{"type", "error"}, {"error", {{"type", type}, {"message", behaviour_.error_message}}}});
+  }
+
+ private:
+  static std::string Event(const std::string& name, const json& data) {
+    return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+  }
+  static void Append(std::vector<std::string>& events, std::vector<std::string> more) {
+    events.insert(events.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
+  std::string BlockEvent(const std::string& name, const char* key, const json& value) const {
+    json data = {{"type", name}, {"index", block_}};
+    if (key != nullptr) data[key] = value;
+    return Event(name, data);
+  }
+  std::vector<std::string> OpenBlock(bool thinking) {
+    ++block_;
+    thinking_ = thinking;
+    const json block = thinking ? json{{"type", "thinking"}, {"thinking", ""}} : json{{"type", "text"}, {"text", ""}};
+    return {BlockEvent("content_block_start", "content_block", block)};
+  }
+  std::vector<std::string> CloseBlock() {
+    std::vector<std::string> events;
+    if (thinking_) {
+      events.push_back(BlockEvent("content_block_delta", "delta", {{"type", "signature_delta"}, {"signature", "mock"}}));
+    }
+    events.push_back(BlockEvent("content_block_stop", nullptr, nullptr));
+    return events;
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+  int block_ = -1;
+  bool thinking_ = false;
+};
+
+struct TimedEvent {
+  Milliseconds at;  // after the opening events
+  std::string text;
+};
+
+struct StreamPlan {
+  std::vector<TimedEvent> events;
+  std::optional<Milliseconds> cut_at;  // close the connection then, instead of ending the body
+};
+
+// Lays the events out in time: the opening at once, the first token after first_token_delay_ms,
+// then one token per token_interval_ms; a cut or an error takes the place of the next token.
+StreamPlan PlanStream(StreamFormat& format, const Reply& reply, const Behaviour& behaviour) {
+  const StreamScript& script = behaviour.stream;
+  std::vector<std::pair<std::string, bool>> tokens;  // text, is reasoning
+  for (const std::string& token : reply.reasoning) tokens.emplace_back(token, true);
+  for (const std::string& token : reply.content) tokens.emplace_back(token, false);
+  const std::size_t total = tokens.size();
+  const auto after = [total](int count) {
+    return count < 0 ? std::numeric_limits<std::size_t>::max() : std::min<std::size_t>(count, total);
+  };
+  const std::size_t cut = behaviour.reset_mid_body ? total / 2 : after(script.cut_after_tokens);
+  const std::size_t error = after(script.error_after_tokens);
+  const auto slot = [&script](std::size_t index) {
+    return Milliseconds(script.first_token_delay_ms + static_cast<std::int64_t>(index) * script.token_interval_ms);
+  };
+
+  StreamPlan plan;
+  const auto add = [&plan](Milliseconds at, const std::vector<std::string>& texts) {
+    for (const std::string& text : texts) plan.events.push_back({at, text});
+  };
+  add(Milliseconds(0), format.Opening());
+  if (script.keepalive_comments) add(Milliseconds(0), {": keep-alive\n\n"});
+  const std::size_t sent = std::min({cut, error, total});
+  for (std::size_t i = 0; i < sent; ++i) add(slot(i), format.Token(tokens[i].first, tokens[i].second));
+  if (sent == cut) {
+    plan.cut_at = slot(sent);
+  } else if (sent == error) {
+    add(slot(sent), {format.Error()});
+  } else {
+    add(slot(total == 0 ? 0 : total - 1), format.Closing());
+  }
+  return plan;
+}
+
+struct Scenario {
+  std::vector<Behaviour> cycle;
+  std::size_t next = 0;
+  std::deque<Behaviour> queued;
+  int request_count = 0;
+  std::deque<RecordedRequest> requests;
+};
+
+RecordedRequest Record(const Route& route, const httplib::Request& request) {
+  RecordedRequest recorded{request.method, route.path, {}, request.body, {}};
+  for (const auto& [name, value] : request.headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    // httplib adds the peer's address as pseudo headers; they were never sent.
+    if (lower == "remote_addr" || lower == "remote_port" || lower == "local_addr" || lower == "local_port") continue;
+    recorded.headers.emplace(std::move(lower), value);
+  }
+  for (const auto& [name, value] : request.params) recorded.params.emplace(name, value);
+  return recorded;
+}
+
+// The mock's own answers, in the provider's envelope, for requests no behaviour covers.
+Behaviour OwnError(int status, std::string type, std::string code, std::string message) {
+  Behaviour behaviour;
+  behaviour.status = status;
+  behaviour.error_type = std::move(type);
+  behaviour.error_code = std::move(code);
+  behaviour.error_message = std::move(message);
+  return behaviour;
+}
+
+// httplib 0.11 listens with a backlog of 5, so a burst of connections (a whole probe round at
+// once) loses SYNs that the clients retry only a second later; Linux lets a second listen()
+// widen the backlog.
+class Server : public httplib::Server {
+ public:
+  void WidenBacklog() { ::listen(svr_sock_.load(), SOMAXCONN); }
+};
+
+}  // namespace
+
+struct MockUpstream::Impl {
+  explicit Impl(std::size_t threads) : worker_threads(threads) {}
+
+  struct Admission {
+    std::optional<Behaviour> behaviour;  // none for an unknown path
+    std::uint64_t sequence = 0;          // across the mock, for reply ids
+    int scenario_request = 0;            // 1 for the scenario's first request
+  };
+
+  // Handing out the behaviour and recording happen under one lock, so concurrent requests see
+  // the cycle in order.
+  Admission Admit(const Route& route, const httplib::Request& request) {
+    RecordedRequest recorded = Record(route, request);
+    std::lock_guard lock(mutex);
+    Scenario& scenario = scenarios[route.scenario];
+    scenario.requests.push_back(std::move(recorded));
+    if (scenario.requests.size() > kRecordedRequestsKept) scenario.requests.pop_front();
+    Admission admission{std::nullopt, next_sequence++, ++scenario.request_count};
+    if (route.endpoint == Endpoint::kUnknown) return admission;
+    if (!scenario.queued.empty()) {
+      admission.behaviour = std::move(scenario.queued.front());
+      scenario.queued.pop_front();
+    } else if (scenario.cycle.empty()) {
+      admission.behaviour = Behaviour{};
+    } else {
+      admission.behaviour = scenario.cycle[scenario.next++ % scenario.cycle.size()];
+    }
+    return admission;
+  }
+
+  // False when the mock stops first.
+  bool WaitUntil(Clock::time_point deadline) {
+    std::unique_lock lock(mutex);
+    return !stop_requested.wait_until(lock, deadline, [this] { return stopping; });
+  }
+
+  void WaitForStop() {
+    std::unique_lock lock(mutex);
+    stop_requested.wait(lock, [this] { return stopping; });
+  }
+
+  void Serve(const httplib::Request& request, httplib::Response& response) {
+    const Route route = RouteOf(request);
+    const Admission admission = Admit(route, request);
+    const json no_request = json::object();
+    if (!admission.behaviour) {
+      const std::string message = "Unknown request URL: " + request.method + " " + route.path +
+                                  ". Please check the URL for typos, or see the docs at "
+                                  "https://platform.openai.com/docs/api-reference/.";
+      const Behaviour unknown_url = OwnError(404, "invalid_request_error", "unknown_url", message);
+      return Respond(route, unknown_url, no_request, admission, response);
+    }
+    const Behaviour& behaviour = *admission.behaviour;
+    Behaviour stopped = OwnError(503, "", "", "mock upstream is stopping");
+    stopped.headers["Connection"] = "close";  // an idle keep-alive connection would hold up Stop()
+    if (behaviour.hang) {
+      WaitForStop();
+      return Respond(route, stopped, no_request, admission, response);
+    }
+    if (!WaitUntil(Clock::now() + Milliseconds(behaviour.delay_ms))) {
+      return Respond(route, stopped, no_request, admission, response);
+    }
+    json body = json::object();
+    if (request.method == "POST") {
+      body = json::parse(request.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) {
+        const Behaviour unparsable = OwnError(400, "invalid_request_error", "",
+                                              "We could not parse the JSON body of your request. (HINT: This likely "
+                                              "means you aren't using your HTTP library correctly.)");
+        return Respond(route, unparsable, no_request, admission, response);
+      }
+    }
+    Respond(route, behaviour, body, admission, response);
+  }
+
+  void Respond(const Route& route, const Behaviour& behaviour, const json& request, const Admission& admission,
+               httplib::Response& response) {
+    const bool stream = StreamsReply(route, behaviour, request);
+    const Reply reply = PlanReply(route, behaviour, request, stream, admission.sequence);
+    HeaderMap headers;
+    if (behaviour.ratelimit_headers) {
+      headers = RateLimitHeaders(route.api, reply, behaviour.status, admission.scenario_request);
+    }
+    for (const auto& [name, value] : behaviour.headers) headers[name] = value;
+    for (const auto& [name, value] : headers) response.set_header(name, value);
+    response.status = behaviour.status;
+
+    if (stream) {
+      std::unique_ptr<StreamFormat> format;
+      if (route.api == Api::kAnthropic) {
+        format = std::make_unique<AnthropicStream>(reply, behaviour);
+      } else {
+        const auto options = request.find("stream_options");
+        const bool include_usage = options != request.end() && options->is_object() && IsTrue(*options, "include_usage");
+        format = std::make_unique<OpenAiStream>(reply, behaviour, include_usage);
+      }
+      return SendStream(PlanStream(*format, reply, behaviour), response);
+    }
+    Body body = RenderBody(route, reply, behaviour);
+    if (!behaviour.reset_mid_body) return response.set_content(body.text, body.content_type);
+    auto text = std::make_shared<std::string>(std::move(body.text));
+    response.set_content_provider(text->size(), body.content_type, [text](std::size_t, std::size_t, httplib::DataSink& sink) {
+      sink.write(text->data(), text->size() / 2);
+      return false;  // httplib closes the connection short of Content-Length
+    });
+  }
+
+  // One event per call and per chunk, each written when due; the provider runs on the worker.
+  void SendStream(StreamPlan plan, httplib::Response& response) {
+    struct Progress {
+      StreamPlan plan;
+      std::size_t next = 0;
+      std::optional<Clock::time_point> started;
+    };
+    auto progress = std::make_shared<Progress>(Progress{std::move(plan), 0, std::nullopt});
+    response.set_header("Cache-Control", "no-cache");
+    response.set_chunked_content_provider("text/event-stream", [this, progress](std::size_t, httplib::DataSink& sink) {
+      if (!progress->started) progress->started = Clock::now();
+      const Clock::time_point start = *progress->started;
+      if (progress->next < progress->plan.events.size()) {
+        const TimedEvent& event = progress->plan.events[progress->next++];
+        return WaitUntil(start + event.at) && sink.write(event.text.data(), event.text.size());
+      }
+      if (progress->plan.cut_at) {
+        WaitUntil(start + *progress->plan.cut_at);
+        return false;
+      }
+      sink.done();
+      return true;
+    });
+  }
+
+  void Control(httplib::Response& response, const std::function<json()>& action) {
+    try {
+      response.set_content(action().dump(), kJson);
+    } catch (const nlohmann::json::exception& error) {
+      response.status = 400;
+      response.set_content(json{{"error", std::string("invalid JSON: ") + error.what()}}.dump(), kJson);
+    } catch (const std::invalid_argument& error) {
+      response.status = 400;
+      response.set_content(json{{"error", error.what()}}.dump(), kJson);
+    }
+  }
+
+  void SetCycle(const std::string& name, std::vector<Behaviour> cycle) {
+    std::lock_guard lock(mutex);
+    Scenario& scenario = scenarios[name];
+    scenario.cycle = std::move(cycle);
+    scenario.next = 0;
+  }
+
+  void Enqueue(const std::string& name, std::vector<Behaviour> behaviours) {
+    std::lock_guard lock(mutex);
+    Scenario& scenario = scenarios[name];
+    for (Behaviour& behaviour : behaviours) scenario.queued.push_back(std::move(behaviour));
+  }
+
+  int RequestCount(const std::string& name) const {
+    std::lock_guard lock(mutex);
+    const auto scenario = scenarios.find(name);
+    return scenario == scenarios.end() ? 0 : scenario->second.request_count;
+  }
+
+  void InstallRoutes() {
+    const std::string scenario = R"(/_mock/scenarios/([^/]+))";
+    server.Put(scenario, [this](const httplib::Request& request, httplib::Response& response) {
+      Control(response, [&] {
+        const std::string name = request.matches[1];
+        auto cycle = CycleFromJson(nlohmann::json::parse(request.body));
+        const std::size_t size = cycle.size();
+        SetCycle(name, std::move(cycle));
+        return json{{"scenario", name}, {"cycle", size}};
+      });
+    });
+    server.Post(scenario + "/enqueue", [this](const httplib::Request& request, httplib::Response& response) {
+      Control(response, [&] {
+        const std::string name = request.matches[1];
+        auto behaviours = CycleFromJson(nlohmann::json::parse(request.body));
+        const std::size_t size = behaviours.size();
+        Enqueue(name, std::move(behaviours));
+        return json{{"scenario", name}, {"enqueued", size}};
+      });
+    });
+    server.Get(scenario + "/requests", [this](const httplib::Request& request, httplib::Response& response) {
+      Control(response, [&] { return json{{"count", RequestCount(request.matches[1])}}; });
+    });
+    const auto serve = [this](const httplib::Request& request, httplib::Response& response) { Serve(request, response); };
+    server.Get(".*", serve);
+    server.Post(".*", serve);
+    server.Put(".*", serve);
+    server.Patch(".*", serve);
+    server.Delete(".*", serve);
+    server.Options(".*", serve);
+    server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr error) {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& exception) {
+        what = exception.what();
+      } catch (...) {
+      }
+      response.status = 500;
+      response.set_content(ErrorEnvelope(Api::kOpenAi, OwnError(500, "", "", "mock_upstream: " + what)).dump(), kJson);
+    });
+  }
+
+  Server server;
+  std::size_t worker_threads;
+  std::thread listener;
+  std::string host;
+  int port = 0;
+
+  mutable std::mutex mutex;
+  std::condition_variable stop_requested;
+  bool stopping = false;
+  std::map<std::string, Scenario> scenarios;
+  std::uint64_t next_sequence = 1;
+};
+
+MockUpstream::MockUpstream() : MockUpstream(kDefaultWorkerThreads) {}
+
+MockUpstream::MockUpstream(std::size_t worker_threads) : impl_(std::make_unique<Impl>(worker_threads)) {
+  impl_->InstallRoutes();
+  // Without it, Nagle's algorithm holds back the small SSE chunks and skews stream timing.
+  impl_->server.set_tcp_nodelay(true);
+  // httplib's default adds SO_REUSEPORT, with which a second mock binds a busy port and the
+  // kernel splits the connections between the two.
+  impl_->server.set_socket_options([](socket_t socket) {
+    const int enable = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
+  });
+  impl_->server.set_keep_alive_timeout(kKeepAliveSeconds);
+  impl_->server.set_keep_alive_max_count(kKeepAliveRequests);
+}
+
+MockUpstream::~MockUpstream() { Stop(); }
+
+int MockUpstream::Start(const std::string& host, int port) {
+  Impl& impl = *impl_;
+  if (impl.listener.joinable() || impl.stopping) throw std::logic_error("mock_upstream: Start() runs once");
+  const int bound = port == 0 ? impl.server.bind_to_any_port(host) : (impl.server.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) throw std::runtime_error("mock_upstream: cannot bind " + host + ":" + std::to_string(port));
+  impl.server.WidenBacklog();
+  impl.host = host;
+  impl.port = bound;
+  // httplib asks for its task queue once it counts as running, and only then does stop() work;
+  // connections arriving before that wait in the listen backlog.
+  auto listening = std::make_shared<std::promise<void>>();
+  std::future<void> ready = listening->get_future();
+  impl.server.new_task_queue = [listening, threads = impl.worker_threads] {
+    listening->set_value();
+    return new httplib::ThreadPool(threads);
+  };
+  impl.listener = std::thread([&impl] { impl.server.listen_after_bind(); });
+  ready.wait();
+  return bound;
+}
+
+void MockUpstream::Stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->stop_requested.notify_all();
+  if (impl_->listener.joinable()) {
+    impl_->server.stop();
+    impl_->listener.join();
+  }
+}
+
+int MockUpstream::port() const { return impl_->port; }
+
+std::string MockUpstream::RootUrl(const std::string& scenario) const {
+  const std::string& host = impl_->host;
+  const std::string authority = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return "http://" + authority + ":" + std::to_string(impl_->port) + "/s/" + scenario;
+}
+
+std::string MockUpstream::BaseUrl(const std::string& scenario) const { return RootUrl(scenario) + "/v1"; }
+
+void MockUpstream::SetBehaviour(const std::string& scenario, std::vector<Behaviour> cycle) {
+  impl_->SetCycle(scenario, std::move(cycle));
+}
+
+void MockUpstream::SetBehaviour(const std::string& scenario, Behaviour behaviour) {
+  impl_->SetCycle(scenario, {std::move(behaviour)});
+}
+
+void MockUpstream::Enqueue(const std::string& scenario, Behaviour once) { impl_->Enqueue(scenario, {std::move(once)}); }
+
+int MockUpstream::RequestCount(const std::string& scenario) const { return impl_->RequestCount(scenario); }
+
+std::vector<RecordedRequest> MockUpstream::Requests(const std::string& scenario) const {
+  std::lock_guard lock(impl_->mutex);
+  const auto found = impl_->scenarios.find(scenario);
+  if (found == impl_->scenarios.end()) return {};
+  return {found->second.requests.begin(), found->second.requests.end()};
+}
+
+namespace {
+
+template <typename Target>
+using Binders = std::map<std::string, std::function<void(const nlohmann::json&, Target&)>>;
+
+template <typename Target, typename Field>
+std::function<void(const nlohmann::json&, Target&)> Bind(Field Target::*member) {
+  return [member](const nlohmann::json& value, Target& target) { target.*member = value.get<Field>(); };
+}
+
+template <typename Target>
+void ReadObject(const nlohmann::json& object, Target& target, const Binders<Target>& binders, const std::string& prefix) {
+  if (!object.is_object()) {
+    const std::string what = prefix.empty() ? "a behaviour" : "behaviour key \"" + prefix.substr(0, prefix.size() - 1) + "\"";
+    throw std::invalid_argument(what + " must be a JSON object");
+  }
+  for (const auto& [key, value] : object.items()) {
+    const auto binder = binders.find(key);
+    if (binder == binders.end()) throw std::invalid_argument("unknown behaviour key \"" + prefix + key + "\"");
+    try {
+      binder->second(value, target);
+    } catch (const nlohmann::json::exception& error) {
+      throw std::invalid_argument("behaviour key \"" + prefix + key + "\": " + error.what());
+    }
+  }
+}
+
+const Binders<StreamScript> kStreamBinders = {
+    {"first_token_delay_ms", Bind(&StreamScript::first_token_delay_ms)},
+    {"token_count", Bind(&StreamScript::token_count)},
+    {"token_interval_ms", Bind(&StreamScript::token_interval_ms)},
+    {"cut_after_tokens", Bind(&StreamScript::cut_after_tokens)},
+    {"error_after_tokens", Bind(&StreamScript::error_after_tokens)},
+    {"keepalive_comments", Bind(&StreamScript::keepalive_comments)},
+    {"reasoning_tokens", Bind(&StreamScript::reasoning_tokens)},
+};
+
+const std::map<std::string, BodyKind> kBodyKinds = {
+    {"normal", BodyKind::kNormal},
+    {"empty_content", BodyKind::kEmptyContent},
+    {"no_choices", BodyKind::kNoChoices},
+    {"malformed_json", BodyKind::kMalformedJson},
+    {"html", BodyKind::kHtml},
+    {"error_envelope", BodyKind::kErrorEnvelope},
+    {"json_array", BodyKind::kJsonArray},
+    {"empty_model_list", BodyKind::kEmptyModelList},
+};
+
+const Binders<Behaviour> kBehaviourBinders = {
+    {"status", Bind(&Behaviour::status)},
+    {"delay_ms", Bind(&Behaviour::delay_ms)},
+    {"body",
+     [](const nlohmann::json& value, Behaviour& behaviour) {
+       const auto kind = kBodyKinds.find(value.get<std::string>());
+       if (kind == kBodyKinds.end()) throw std::invalid_argument("unknown body kind \"" + value.get<std::string>() + "\"");
+       behaviour.body = kind->second;
+     }},
+    {"error_type", Bind(&Behaviour::error_type)},
+    {"error_code", Bind(&Behaviour::error_code)},
+    {"error_message", Bind(&Behaviour::error_message)},
+    {"hang", Bind(&Behaviour::hang)},
+    {"reset_mid_body", Bind(&Behaviour::reset_mid_body)},
+    {"served_model", Bind(&Behaviour::served_model)},
+    {"content", Bind(&Behaviour::content)},
+    {"models", Bind(&Behaviour::models)},
+    {"headers", Bind(&Behaviour::headers)},
+    {"omit_usage", Bind(&Behaviour::omit_usage)},
+    {"prompt_tokens", Bind(&Behaviour::prompt_tokens)},
+    {"completion_tokens", Bind(&Behaviour::completion_tokens)},
+    {"stream", [](const nlohmann::json& value, Behaviour& behaviour) { ReadObject(value, behaviour.stream, kStreamBinders, "stream."); }},
+    {"ratelimit_headers", Bind(&Behaviour::ratelimit_headers)},
+};
+
+}  // namespace
+
+Behaviour BehaviourFromJson(const nlohmann::json& json) {
+  Behaviour behaviour;
+  ReadObject(json, behaviour, kBehaviourBinders, "");
+  if (behaviour.status < 100 || behaviour.status > 599) {
+    throw std::invalid_argument("behaviour status " + std::to_string(behaviour.status) + " is not an HTTP status");
+  }
+  return behaviour;
+}
+
+std::vector<Behaviour> CycleFromJson(const nlohmann::json& json) {
+  if (!json.is_array()) return {BehaviourFromJson(json)};
+  std::vector<Behaviour> cycle;
+  for (const auto& behaviour : json) cycle.push_back(BehaviourFromJson(behaviour));
+  return cycle;
+}
+
+}  // namespace mock_upstream

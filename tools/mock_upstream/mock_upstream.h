@@ -4,8 +4,14 @@
 //   http://HOST:PORT/s/<scenario>/v1          (OpenAI-compatible and Anthropic paths)
 //   http://HOST:PORT/s/<scenario>             (Azure: /openai/deployments/<name>/...)
 // Paths without /s/<scenario> use the scenario "default".
+//
+// Served by the same server, for the binary, the demo and shell tests (see README.md):
+//   PUT  /_mock/scenarios/<name>           behaviour object, or an array of them (a cycle)
+//   POST /_mock/scenarios/<name>/enqueue   behaviour object (or array): the next requests' one-shots
+//   GET  /_mock/scenarios/<name>/requests  {"count": N}
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,26 +43,38 @@ enum class BodyKind {
   kJsonArray,       // a JSON array where an object is expected
   kEmptyModelList,  // models: "data": []
 };
+// A streamed reply is sent for chat requests with "stream": true, a 2xx status and one of
+// kNormal, kEmptyContent, kNoChoices (OpenAI: chunks with "choices": [], Anthropic: no content
+// blocks); every other case answers with a plain body. Per endpoint, kEmptyContent means an empty
+// embedding or model list, kNoChoices an empty "data" array.
 
+// Every member has an initializer, so designated initializers (Behaviour{.status = 429}) stay
+// clear of -Wmissing-field-initializers.
 struct Behaviour {
   int status = 200;
   int delay_ms = 0;  // before the response starts
   BodyKind body = BodyKind::kNormal;
   // Error envelope fields; used when status is not 2xx or body is kErrorEnvelope.
-  std::string error_type;     // OpenAI "type" / Anthropic error.type
-  std::string error_code;     // OpenAI "code"
+  std::string error_type{};   // OpenAI "type" / Anthropic error.type
+  std::string error_code{};   // OpenAI "code"
   std::string error_message = "mock error";
-  bool hang = false;          // accept and never answer (until the mock stops)
+  bool hang = false;          // accept and never answer (until the mock stops: then a 503)
   bool reset_mid_body = false;  // send headers and part of the body, then close the connection
-  std::string served_model;   // empty: echo the requested model
+  std::string served_model{};  // empty: echo the requested model
+  // Non-streamed replies obey the request's max_tokens / max_completion_tokens (reasoning tokens
+  // spend it first) and then say "length" / "max_tokens"; streams follow the script.
   std::string content = "OK";
   std::vector<std::string> models = {"gpt-4o", "gpt-4o-mini", "text-embedding-3-small",
                                      "claude-sonnet-4-5", "deepseek-v3.2"};
-  std::map<std::string, std::string> headers;  // extra reply headers (rate limits, Retry-After)
+  std::map<std::string, std::string> headers{};  // extra reply headers (rate limits, Retry-After)
   bool omit_usage = false;
   int prompt_tokens = 8;
-  int completion_tokens = -1;  // -1: the number of content tokens sent
-  StreamScript stream;
+  int completion_tokens = -1;  // -1: the number of content tokens sent (reasoning included)
+  StreamScript stream{};
+  // The provider's usual rate-limit headers: x-ratelimit-{limit,remaining,reset}-{requests,tokens}
+  // on OpenAI paths, anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-* on
+  // /messages; remaining is 0 on a 429. Entries in `headers` win over them.
+  bool ratelimit_headers = false;
 };
 
 // What the mock received, for asserting the probe's request.
@@ -65,17 +83,20 @@ struct RecordedRequest {
   std::string path;  // without the /s/<scenario> prefix
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::map<std::string, std::string> params;  // query parameters, e.g. Azure's api-version
 };
 
 class MockUpstream {
  public:
   MockUpstream();
+  // Every open connection holds a worker, so hanging and streaming requests need many of them.
+  explicit MockUpstream(std::size_t worker_threads);
   ~MockUpstream();
   MockUpstream(const MockUpstream&) = delete;
   MockUpstream& operator=(const MockUpstream&) = delete;
 
-  // Binds (port 0 picks a free one), serves on background threads, returns the bound port.
-  // Throws std::runtime_error when it cannot bind.
+  // Binds (port 0 picks a free one), serves on background threads, returns the bound port once
+  // it accepts connections. Throws std::runtime_error when it cannot bind. Starts once.
   int Start(const std::string& host = "127.0.0.1", int port = 0);
   // Releases hanging requests and stops serving.
   void Stop();
@@ -91,6 +112,7 @@ class MockUpstream {
   void Enqueue(const std::string& scenario, Behaviour once);
 
   int RequestCount(const std::string& scenario) const;
+  // The latest requests, oldest first; only the last 1000 are kept, so benchmarks stay bounded.
   std::vector<RecordedRequest> Requests(const std::string& scenario) const;
 
  private:
@@ -99,6 +121,11 @@ class MockUpstream {
 };
 
 // The control API's JSON form of a behaviour; unknown keys are an error (std::invalid_argument).
+// Keys are the field names above ("stream" a nested object; "body" one of "normal",
+// "empty_content", "no_choices", "malformed_json", "html", "error_envelope", "json_array",
+// "empty_model_list"); a wrong type is an error too.
 Behaviour BehaviourFromJson(const nlohmann::json& json);
+// An object is a single behaviour, an array a cycle.
+std::vector<Behaviour> CycleFromJson(const nlohmann::json& json);
 
 }  // namespace mock_upstream

@@ -1,0 +1,44 @@
+// The exporter assembled: config, probe runner, snapshot store, collector and HTTP server,
+// and the reload that swaps a new config in or keeps the running one.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "llm_probe/collector.h"
+#include "llm_probe/config.h"
+#include "llm_probe/server.h"
+
+namespace llm_probe {
+
+struct ExporterOptions {
+  std::string config_file;
+  ListenAddress listen{"0.0.0.0", 9835};
+  std::string telemetry_path = "/metrics";
+  BuildInfo build;
+  EnvLookup env;  // default: the process environment
+};
+
+class Exporter {
+ public:
+  // Loads the config (throws ConfigError) and binds the listen address (throws
+  // std::runtime_error); nothing runs yet.
+  explicit Exporter(ExporterOptions options);
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  int port() const;
+  void Start();
+  // Re-reads the config file. An unchanged file is a no-op; an invalid one keeps the running
+  // config. Returns an empty string on success, else the error. Safe from any thread.
+  std::string Reload();
+  // Stops scheduling, waits for in-flight probes (each within its timeout), stops serving.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llm_probe

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs that are missing. Idempotent; needs root
+# (or sudo) only when something is missing.
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --test   also what the tests use (promtool, amtool, chromium ...)
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config git ca-certificates
+  prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
+  libcpp-httplib-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev python3)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(prometheus prometheus-alertmanager curl python3-yaml)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "Installing: ${missing[*]}" >&2
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+# Package scripts must not start services (prometheus, alertmanager) on this machine.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,215 @@
+#include "secrets.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "files.h"
+
+namespace llm_probe::config_detail {
+namespace {
+
+bool IsEnvVarName(std::string_view name) {
+  const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
+         std::all_of(name.begin(), name.end(), is_word);
+}
+
+// RFC 9110 token characters.
+bool IsHeaderName(std::string_view name) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  const auto is_token = [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSymbols.find(c) != kSymbols.npos;
+  };
+  return !name.empty() && std::all_of(name.begin(), name.end(), is_token);
+}
+
+bool IsControl(char c) { return std::iscntrl(static_cast<unsigned char>(c)) != 0; }
+
+std::string Lowercase(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+// `usage` says what needs the variable, e.g. `api_key_env of target "holysheep"`.
+std::string RequireEnv(const Source& source, const YAML::Mark& mark, const EnvLookup& env,
+                       const std::string& name, const std::string& usage) {
+  std::optional<std::string> value = env(name);
+  if (!value) {
+    source.Fail(mark, "environment variable " + name + " (" + usage + ") is not set");
+  }
+  return std::move(*value);
+}
+
+std::string KeyFromEnvironment(const Source& source, const MappingEntry& entry,
+                               const std::string& target_name, const EnvLookup& env) {
+  const std::string name = Convert<std::string>(source, entry.value, Quote(entry.key));
+  // Not quoted back: a value that is no variable name may well be the key pasted in by mistake.
+  if (!IsEnvVarName(name)) {
+    source.Fail(entry.value.mark,
+                "\"api_key_env\" must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
+                "not hold the key");
+  }
+  const std::string usage = "api_key_env of target " + Quote(target_name);
+  std::string key = RequireEnv(source, entry.value.mark, env, name, usage);
+  if (key.empty()) source.Fail(entry.value.mark, "environment variable " + name + " (" + usage + ") is empty");
+  return key;
+}
+
+std::string KeyFromFile(const Source& source, const MappingEntry& entry,
+                        const std::string& target_name) {
+  const std::filesystem::path path = ResolveRelativeTo(
+      source.file(), Convert<std::string>(source, entry.value, Quote(entry.key)));
+  const std::string description =
+      "api_key_file " + Quote(path.string()) + " of target " + Quote(target_name);
+  auto content = ReadFile(path);
+  if (const auto* error = std::get_if<FileError>(&content)) {
+    source.Fail(entry.value.mark, "cannot read " + description + ": " + error->reason);
+  }
+  std::string key = std::move(std::get<FileContent>(content).bytes);
+  // Editors and `echo` end files with a newline that is not part of the key.
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  if (key.empty()) source.Fail(entry.value.mark, description + " is empty");
+  return key;
+}
+
+std::string ExpandEnvReferences(const Source& source, const MappingEntry& header,
+                                const std::string& raw, const std::string& target_name,
+                                const EnvLookup& env) {
+  std::string expanded;
+  std::size_t position = 0;
+  for (std::size_t start; (start = raw.find("${", position)) != std::string::npos;) {
+    expanded.append(raw, position, start - position);
+    const std::size_t end = raw.find('}', start + 2);
+    const std::string name =
+        end == std::string::npos ? std::string() : raw.substr(start + 2, end - start - 2);
+    if (!IsEnvVarName(name)) {
+      source.Fail(header.value.mark, "malformed ${...} in header " + Quote(header.key) +
+                                         " (expected ${NAME}, NAME like [A-Za-z_][A-Za-z0-9_]*)");
+    }
+    expanded += RequireEnv(source, header.value.mark, env, name,
+                           "header " + Quote(header.key) + " of target " + Quote(target_name));
+    position = end + 1;
+  }
+  expanded.append(raw, position);
+  return expanded;
+}
+
+}  // namespace
+
+std::string ResolveApiKey(const StrictMapping& target, const std::string& target_name,
+                          const EnvLookup& env) {
+  const Source& source = target.source();
+  const MappingEntry* from_env = target.Find("api_key_env");
+  const MappingEntry* from_file = target.Find("api_key_file");
+  const MappingEntry* prefix = target.Find("api_key_prefix");
+  if (from_env != nullptr && from_file != nullptr) {
+    const MappingEntry* second = from_env->key_mark.pos > from_file->key_mark.pos ? from_env : from_file;
+    source.Fail(second->key_mark, "api_key_env and api_key_file are mutually exclusive");
+  }
+  const MappingEntry* origin = from_env != nullptr ? from_env : from_file;
+  if (origin == nullptr) {
+    if (prefix != nullptr) {
+      source.Fail(prefix->key_mark, "api_key_prefix needs api_key_env or api_key_file");
+    }
+    return {};
+  }
+
+  const std::string key = from_env != nullptr ? KeyFromEnvironment(source, *from_env, target_name, env)
+                                              : KeyFromFile(source, *from_file, target_name);
+  // It goes into a header as is; a space or line break inside means a damaged secret.
+  if (std::any_of(key.begin(), key.end(), [](char c) { return c == ' ' || IsControl(c); })) {
+    source.Fail(origin->value.mark, "API key of target " + Quote(target_name) +
+                                        " contains whitespace or control characters");
+  }
+  if (prefix != nullptr) {
+    const std::string expected = target.ConvertEntry<std::string>(*prefix);
+    if (!key.starts_with(expected)) {
+      source.Fail(prefix->value.mark, "API key of target " + Quote(target_name) +
+                                          " does not start with api_key_prefix " + Quote(expected));
+    }
+  }
+  return key;
+}
+
+std::map<std::string, std::string> ParseHeaders(const Source& source, const MappingEntry& headers,
+                                                const std::string& target_name,
+                                                const EnvLookup& env) {
+  std::map<std::string, std::string> parsed;
+  std::map<std::string, std::string> names_by_lowercase;
+  for (const MappingEntry& header : ReadEntries(source, headers.value, Quote(headers.key))) {
+    if (!IsHeaderName(header.key)) {
+      source.Fail(header.key_mark, "invalid header name " + Quote(header.key));
+    }
+    const auto [same_name, inserted] = names_by_lowercase.emplace(Lowercase(header.key), header.key);
+    if (!inserted) {
+      source.Fail(header.key_mark, "header " + Quote(header.key) + " repeats " +
+                                       Quote(same_name->second) +
+                                       " (header names are case-insensitive)");
+    }
+    const std::string raw = Convert<std::string>(source, header.value, "header " + Quote(header.key));
+    std::string value = ExpandEnvReferences(source, header, raw, target_name, env);
+    // A line break would smuggle in another header; the value itself is not shown, it may be secret.
+    if (std::any_of(value.begin(), value.end(), [](char c) { return c != '\t' && IsControl(c); })) {
+      source.Fail(header.value.mark,
+                  "value of header " + Quote(header.key) + " contains a control character");
+    }
+    parsed.emplace(header.key, std::move(value));
+  }
+  return parsed;
+}
+
+bool IsSecretHeaderName(std::string_view name) {
+  // "auth" covers Authorization, Proxy-Authorization and X-Auth-Token alike.
+  static constexpr std::array<std::string_view, 6> kSecretWords = {
+      "auth", "cookie", "key", "token", "secret", "password"};
+  const std::string lower = Lowercase(name);
+  return std::any_of(kSecretWords.begin(), kSecretWords.end(),
+                     [&](std::string_view word) { return lower.find(word) != std::string::npos; });
+}
+
+}  // namespace llm_probe::config_detail
+
+namespace llm_probe {
+namespace {
+
+// The password in "scheme://user:password@host/...", empty when there is none.
+std::string_view UrlPassword(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  std::string_view authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  const std::size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return {};
+  const std::string_view user_info = authority.substr(0, at);
+  const std::size_t colon = user_info.find(':');
+  return colon == std::string_view::npos ? std::string_view{} : user_info.substr(colon + 1);
+}
+
+}  // namespace
+
+std::vector<std::string> Config::Secrets() const {
+  std::vector<std::string> secrets;
+  const auto add = [&](std::string_view secret) {
+    if (!secret.empty()) secrets.emplace_back(secret);
+  };
+  for (const TargetConfig& target : targets) {
+    add(target.api_key);
+    for (const auto& [name, value] : target.headers) {
+      if (config_detail::IsSecretHeaderName(name)) add(value);
+    }
+    add(UrlPassword(target.base_url));
+    add(UrlPassword(target.proxy_url));
+  }
+  // Longest first, so a redactor replacing them in turn never leaves the tail of a longer secret
+  // that contains a shorter one.
+  std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
+  return secrets;
+}
+
+}  // namespace llm_probe

@@ -1,0 +1,26 @@
+// The secrets a target uses: its API key and the ${ENV} references in its header values.
+// Messages name where a secret comes from, never the secret.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "yaml_reader.h"
+
+namespace llm_probe::config_detail {
+
+// The key from the target's api_key_env or api_key_file, checked against api_key_prefix; empty
+// when the target has neither (local vLLM or Ollama need no key).
+std::string ResolveApiKey(const StrictMapping& target, const std::string& target_name,
+                          const EnvLookup& env);
+
+// The target's `headers` mapping with ${NAME} references expanded from `env`.
+std::map<std::string, std::string> ParseHeaders(const Source& source, const MappingEntry& headers,
+                                                const std::string& target_name,
+                                                const EnvLookup& env);
+
+// Header names whose values are credentials (Authorization, Cookie, X-Api-Key, ...).
+bool IsSecretHeaderName(std::string_view name);
+
+}  // namespace llm_probe::config_detail

@@ -1,0 +1,27 @@
+// Azure OpenAI: OpenAI bodies, but the deployment (our `model`) is in the URL, the API version
+// in the query and the key in an api-key header.
+#include "reply.h"
+
+namespace llm_probe::internal {
+
+HttpRequest BuildAzureRequest(const TargetConfig& target, const ProbeConfig& probe) {
+  HttpRequest request;
+  const std::string query = "?api-version=" + target.api_version;
+  switch (probe.type) {
+    case ProbeType::kModels:
+      request.url = target.base_url + "/openai/models" + query;
+      break;
+    case ProbeType::kEmbeddings:
+      request.url = target.base_url + "/openai/deployments/" + probe.model + "/embeddings" + query;
+      break;
+    case ProbeType::kChat:
+    case ProbeType::kStream:
+      request.url = target.base_url + "/openai/deployments/" + probe.model + "/chat/completions" + query;
+      break;
+  }
+  if (!target.api_key.empty()) request.headers.emplace_back("api-key", target.api_key);
+  AttachOpenAIBody(probe, request);
+  return request;
+}
+
+}  // namespace llm_probe::internal

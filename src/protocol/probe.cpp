@@ -1,0 +1,186 @@
+// Dispatch to the API flavours, and the judgement every flavour shares: transport and HTTP
+// failures, rate-limit headers, stream timing and the checks on the reply.
+#include "llm_probe/probe.h"
+
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "llm_probe/classify.h"
+#include "llm_probe/upstream_headers.h"
+#include "reply.h"
+
+namespace llm_probe {
+namespace internal {
+std::string StringAt(const nlohmann::json& object, const char* key) {
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+std::optional<double> NumberAt(const nlohmann::json& object, const char* key) {
+  const auto found = object.find(key);
+  if (found == object.end() || !found->is_number()) return std::nullopt;
+  return found->get<double>();
+}
+
+void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result) {
+  const auto reply = ParseJson(body);
+  if (!reply || !reply->is_object() || !reply->contains("data") || !reply->at("data").is_array()) {
+    result.result_class = ResultClass::kBadResponse;
+    result.detail = "reply is not a model list";
+    return;
+  }
+  std::set<std::string> listed;
+  for (const auto& model : reply->at("data")) {
+    if (model.is_object()) listed.insert(StringAt(model, "id"));
+  }
+  result.models_listed = static_cast<int>(reply->at("data").size());
+  std::string missing;
+  for (const auto& expected : probe.expect_models) {
+    const bool present = listed.count(expected) > 0;
+    result.expected_models.emplace_back(expected, present);
+    if (!present) missing += (missing.empty() ? "" : ", ") + expected;
+  }
+  if (!missing.empty()) {
+    result.result_class = ResultClass::kModelNotFound;
+    result.detail = "not listed: " + missing;
+  } else if (*result.models_listed == 0) {
+    result.result_class = ResultClass::kEmptyContent;
+    result.detail = "the model list is empty";
+  }
+}
+
+}  // namespace internal
+
+namespace {
+
+using internal::ReplyFacts;
+
+ReplyFacts ReadStream(Provider provider, const HttpExchange& exchange) {
+  ReplyFacts facts;
+  const auto content_type = exchange.Header("content-type");
+  if (!content_type || content_type->find("text/event-stream") == std::string_view::npos) {
+    facts.malformed = "reply is not an event stream";
+    return facts;
+  }
+  const auto read_event = provider == Provider::kAnthropic ? internal::ReadAnthropicStreamEvent
+                                                           : internal::ReadOpenAIStreamEvent;
+  SseParser parser;
+  std::vector<SseEvent> events;
+  std::size_t begin = 0;
+  for (const BodyArrival& arrival : exchange.arrivals) {
+    parser.Feed(std::string_view(exchange.body).substr(begin, arrival.end - begin), events);
+    begin = arrival.end;
+    for (const SseEvent& event : events) {
+      read_event(event, arrival.seconds, facts);
+      if (facts.malformed) return facts;
+    }
+    events.clear();
+  }
+  if (parser.error()) facts.malformed = "stream line over the size limit";
+  return facts;
+}
+
+void MeasureStream(const ReplyFacts& facts, ProbeResult& result) {
+  if (!facts.first_content_seconds) return;
+  result.time_to_first_token_seconds = *facts.first_content_seconds;
+  const double streaming_seconds = facts.last_event_seconds - *facts.first_content_seconds;
+  // Reasoning tokens stream before the first content token, so they are not part of this rate.
+  const double tokens = facts.usage ? facts.usage->completion - facts.usage->reasoning
+                                    : static_cast<double>(facts.content_events);
+  if (streaming_seconds > 0 && tokens > 0) result.output_tokens_per_second = tokens / streaming_seconds;
+}
+
+void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFacts& facts,
+           ProbeResult& result) {
+  auto fail = [&result](ResultClass result_class, std::string detail) {
+    result.result_class = result_class;
+    result.detail = std::move(detail);
+  };
+  if (facts.malformed) return fail(ResultClass::kBadResponse, *facts.malformed);
+  if (probe.type == ProbeType::kStream && !facts.stream_completed) {
+    return fail(ResultClass::kBadResponse, "stream ended before its end event");
+  }
+  // Azure's `model` is a deployment name, which the served model never equals.
+  if (target.provider != Provider::kAzure && facts.served_model &&
+      !ServedModelMatches(probe.model, *facts.served_model)) {
+    return fail(ResultClass::kModelMismatch,
+                "served " + SanitizeUpstreamText(*facts.served_model, 128) + ", asked for " + probe.model);
+  }
+  if (facts.content.empty()) {
+    return fail(ResultClass::kEmptyContent,
+                facts.length_limited ? "no content: the token limit was spent (finish_reason " +
+                                           facts.finish_reason + ")"
+                                     : "no content in the reply");
+  }
+  if (!probe.expect_content.empty() &&
+      !std::regex_search(facts.content, std::regex(probe.expect_content))) {
+    return fail(ResultClass::kContentMismatch, "reply does not match expect_content");
+  }
+}
+
+}  // namespace
+
+HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& probe) {
+  HttpRequest request;
+  switch (target.provider) {
+    case Provider::kOpenAI:
+      request = internal::BuildOpenAIRequest(target, probe);
+      break;
+    case Provider::kAzure:
+      request = internal::BuildAzureRequest(target, probe);
+      break;
+    case Provider::kAnthropic:
+      request = internal::BuildAnthropicRequest(target, probe);
+      break;
+  }
+  for (const auto& [name, value] : target.headers) request.headers.emplace_back(name, value);
+  request.timeout = probe.timeout;
+  request.follow_redirects = probe.follow_redirects;
+  request.ca_file = target.tls.ca_file;
+  request.insecure_skip_verify = target.tls.insecure_skip_verify;
+  request.proxy_url = target.proxy_url;
+  return request;
+}
+
+ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
+                              const HttpExchange& exchange, double now_unix) {
+  ProbeResult result;
+  result.duration_seconds = exchange.total_seconds;
+  result.phases = exchange.phases;
+  result.http_status = exchange.status;
+  result.tls_cert_expiry_unix = exchange.tls_cert_expiry_unix;
+  result.rate_limits = ParseRateLimits(exchange.headers, now_unix);
+
+  if (exchange.error != TransportError::kNone) {
+    auto [result_class, detail] = ClassifyTransport(exchange.error, exchange.error_detail);
+    result.result_class = result_class;
+    result.detail = std::move(detail);
+    return result;
+  }
+  if (exchange.status < 200 || exchange.status > 299) {
+    if (const auto retry_after = exchange.Header("retry-after")) {
+      result.retry_after_seconds = ParseRetryAfter(*retry_after, now_unix);
+    }
+    auto [result_class, detail] = ClassifyHttpError(exchange.status, exchange.body);
+    result.result_class = result_class;
+    result.detail = std::move(detail);
+    return result;
+  }
+  if (probe.type == ProbeType::kModels) {
+    internal::ReadModelList(probe, exchange.body, result);
+    return result;
+  }
+  const ReplyFacts facts =
+      probe.type == ProbeType::kStream       ? ReadStream(target.provider, exchange)
+      : target.provider == Provider::kAnthropic ? internal::ReadAnthropicReply(exchange.body)
+                                              : internal::ReadOpenAIReply(probe.type, exchange.body);
+  result.usage = facts.usage;
+  result.served_model = facts.served_model;
+  if (probe.type == ProbeType::kStream) MeasureStream(facts, result);
+  Judge(target, probe, facts, result);
+  return result;
+}
+
+}  // namespace llm_probe
