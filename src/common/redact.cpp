@@ -25,25 +25,31 @@ std::size_t KeyRunEnd(std::string_view text, std::size_t from) {
   return from;
 }
 
-// Masks "sk-XXXXXXXX..." and "Bearer XXXX" even when the value is not a configured secret:
-// upstream error messages sometimes echo the key they received.
+// Masks "sk-XXXXXXXX..." and the credential after "Bearer " even when the value is not a
+// configured secret: upstream error messages sometimes echo the key they received.
 std::string MaskKeyShapes(std::string_view text) {
+  struct KeyShape {
+    std::string_view lead;
+    bool keep_lead;
+  };
+  static constexpr KeyShape kShapes[] = {{"sk-", false}, {"Bearer ", true}};
   std::string out;
   out.reserve(text.size());
   std::size_t i = 0;
   while (i < text.size()) {
-    if (StartsWithWord(text, i, "sk-") || StartsWithWord(text, i, "Bearer ")) {
-      const std::size_t value_start = text[i] == 's' ? i : i + 7;
-      const std::size_t end = KeyRunEnd(text, value_start + (text[i] == 's' ? 3 : 0));
-      if (end - value_start >= kMinKeyTail) {
-        out.append(text.substr(i, value_start - i));
-        out.append(kRedacted);
-        i = end;
-        continue;
-      }
+    bool masked = false;
+    for (const KeyShape& shape : kShapes) {
+      if (!StartsWithWord(text, i, shape.lead)) continue;
+      const std::size_t tail = i + shape.lead.size();
+      const std::size_t end = KeyRunEnd(text, tail);
+      if (end - tail < kMinKeyTail) continue;
+      if (shape.keep_lead) out.append(shape.lead);
+      out.append(kRedacted);
+      i = end;
+      masked = true;
+      break;
     }
-    out.push_back(text[i]);
-    ++i;
+    if (!masked) out.push_back(text[i++]);
   }
   return out;
 }

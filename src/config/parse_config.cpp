@@ -563,20 +563,8 @@ class ConfigParser {
 Config ParseConfig(std::string_view yaml_text, const std::string& file_name, const EnvLookup& env) {
   const Source source(file_name);
   RejectNonText(source, yaml_text);
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(yaml_text));
-  } catch (const YAML::Exception& error) {
-    source.Fail(error.mark, "invalid YAML: " + error.msg);
-  }
-  if (documents.size() > 1) {
-    source.Fail(documents[1].Mark(), "config file holds more than one YAML document");
-  }
-  if (documents.empty() || documents.front().IsNull()) {
-    source.Fail(YAML::Mark::null_mark(), "config file is empty");
-  }
-
-  Config config = ConfigParser(source, env).Parse({documents.front(), documents.front().Mark()});
+  const YAML::Node root = config_detail::LoadSingleDocument(source, std::string(yaml_text));
+  Config config = ConfigParser(source, env).Parse({root, root.Mark()});
   config.file = file_name;
   config.checksum = Fnv1a64Hex(yaml_text);
   return config;

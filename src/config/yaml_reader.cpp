@@ -1,8 +1,11 @@
 #include "yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 namespace llm_probe::config_detail {
 namespace {
@@ -44,7 +47,52 @@ std::string JoinKeys(std::initializer_list<std::string_view> keys) {
   return joined;
 }
 
+// Records where each document starts and ignores everything else.
+class DocumentStartRecorder : public YAML::EventHandler {
+ public:
+  const YAML::Mark& last_start() const { return last_start_; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override { last_start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  YAML::Mark last_start_;
+};
+
 }  // namespace
+
+YAML::Node LoadSingleDocument(const Source& source, const std::string& text) {
+  try {
+    // Not YAML::LoadAll: yaml-cpp 0.7 never consumes a ',' at document level and so returns one
+    // empty document after another until memory runs out. The parser is asked for two at most.
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStartRecorder recorder;
+    parser.HandleNextDocument(recorder);
+    if (parser.HandleNextDocument(recorder)) {
+      const YAML::Mark& second = recorder.last_start();
+      if (static_cast<std::size_t>(second.pos) < text.size() && text[second.pos] == ',') {
+        source.Fail(second, "invalid YAML: unexpected ','");
+      }
+      source.Fail(second, "config file holds more than one YAML document");
+    }
+    YAML::Node root = YAML::Load(text);
+    if (root.IsNull()) source.Fail(YAML::Mark::null_mark(), "config file is empty");
+    return root;
+  } catch (const YAML::Exception& error) {
+    source.Fail(error.mark, "invalid YAML: " + error.msg);
+  }
+}
 
 void Source::Fail(const YAML::Mark& at, const std::string& message) const {
   if (at.is_null()) throw ConfigError(file_, 1, 1, message);

@@ -41,6 +41,9 @@ struct MappingEntry {
   Located value;
 };
 
+// The root node of `text`, which must hold exactly one YAML document that is not empty.
+YAML::Node LoadSingleDocument(const Source& source, const std::string& text);
+
 // The whole of `text` as a number; nullopt on trailing characters or overflow.
 template <typename Number>
 std::optional<Number> ParseNumber(std::string_view text) {

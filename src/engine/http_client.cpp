@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "llm_probe/http.h"
+#include "llm_probe/upstream_headers.h"
 
 namespace llm_probe {
 namespace {
@@ -155,6 +156,23 @@ PhaseTimings PhasesOf(CURL* handle) {
           total - first_byte};
 }
 
+// Earliest "Expire date" of the chain the server presented; curl collects it on request.
+std::optional<double> EarliestCertificateExpiry(CURL* handle) {
+  curl_certinfo* chain = nullptr;
+  if (curl_easy_getinfo(handle, CURLINFO_CERTINFO, &chain) != CURLE_OK || !chain) return std::nullopt;
+  constexpr std::string_view kExpire = "Expire date:";
+  std::optional<double> earliest;
+  for (int i = 0; i < chain->num_of_certs; ++i) {
+    for (const curl_slist* field = chain->certinfo[i]; field; field = field->next) {
+      const std::string_view text(field->data);
+      if (text.rfind(kExpire, 0) != 0) continue;
+      const auto expiry = ParseCertificateTime(text.substr(kExpire.size()));
+      if (expiry && (!earliest || *expiry < *earliest)) earliest = expiry;
+    }
+  }
+  return earliest;
+}
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -171,6 +189,7 @@ struct HttpClient::Impl {
     exchange.phases = PhasesOf(handle);
     exchange.total_seconds = SecondsSince(transfer.started);
     exchange.error = TransportErrorOf(code, transfer);
+    exchange.tls_cert_expiry_unix = EarliestCertificateExpiry(handle);
     if (exchange.error != TransportError::kNone) {
       exchange.error_detail = transfer.body_limit_hit ? "reply body over the size limit"
                               : transfer.cross_host_redirect
@@ -225,6 +244,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, transfer.get());
   curl_easy_setopt(handle, CURLOPT_USERAGENT, "llm_probe_exporter");
+  if (req.url.rfind("https:", 0) == 0) curl_easy_setopt(handle, CURLOPT_CERTINFO, 1L);
   if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
   if (req.insecure_skip_verify) {
     curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);

@@ -153,7 +153,11 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
   result.tls_cert_expiry_unix = exchange.tls_cert_expiry_unix;
   result.rate_limits = ParseRateLimits(exchange.headers, now_unix);
 
-  if (exchange.error != TransportError::kNone) {
+  // A stream that broke off after a 2xx started is the upstream failing mid-answer: its events
+  // are read and the missing end makes it BAD_RESPONSE, as when the end event never comes.
+  const bool stream_cut = probe.type == ProbeType::kStream && exchange.error == TransportError::kRecv &&
+                          exchange.status >= 200 && exchange.status <= 299;
+  if (exchange.error != TransportError::kNone && !stream_cut) {
     auto [result_class, detail] = ClassifyTransport(exchange.error, exchange.error_detail);
     result.result_class = result_class;
     result.detail = std::move(detail);

@@ -293,6 +293,25 @@ std::optional<double> ParseHttpDate(std::string_view text) {
   return UnixSecondsOf({*year, *month, *day, *hour, *minute, *second});
 }
 
+std::optional<double> ParseCertificateTime(std::string_view text) {
+  // OpenSSL's ASN1_TIME_print form, as curl's CERTINFO reports it: the day is space-padded.
+  if (text.size() != 24) return std::nullopt;
+  std::string day_digits(text.substr(4, 2));
+  if (day_digits[0] == ' ') day_digits[0] = '0';
+  const std::optional<int> month = MonthNumber(text.substr(0, 3));
+  const auto day = FixedDigits(day_digits, 0, 2);
+  const auto hour = FixedDigits(text, 7, 2);
+  const auto minute = FixedDigits(text, 10, 2);
+  const auto second = FixedDigits(text, 13, 2);
+  const auto year = FixedDigits(text, 16, 4);
+  if (!HasLiteralAt(text, 3, " ") || !HasLiteralAt(text, 6, " ") || !HasLiteralAt(text, 9, ":") ||
+      !HasLiteralAt(text, 12, ":") || !HasLiteralAt(text, 15, " ") || !HasLiteralAt(text, 20, " GMT") ||
+      !month || !day || !year || !hour || !minute || !second) {
+    return std::nullopt;
+  }
+  return UnixSecondsOf({*year, *month, *day, *hour, *minute, *second});
+}
+
 std::optional<double> ParseRetryAfter(std::string_view value, double now_unix) {
   value = TrimOws(value);
   if (!value.empty() && value.find_first_not_of(kDigits) == std::string_view::npos) {

@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
 #include <regex>
+#include <sstream>
 #include <thread>
+#include <utility>
 
 namespace mock_upstream {
 namespace {
@@ -643,15 +646,24 @@ TEST(MockUpstreamStop, EndsARunningStream) {
   MockUpstream mock;
   const int port = mock.Start();
   mock.SetBehaviour("long", Behaviour{.stream = {.first_token_delay_ms = 60000}});
-  auto client = std::async(std::launch::async, [port] {
+  std::promise<void> streaming;
+  auto client = std::async(std::launch::async, [port, &streaming] {
     httplib::Client http("127.0.0.1", port);
-    return http.Post("/s/long/v1/chat/completions", StreamRequest(false).dump(), "application/json");
+    httplib::Request request;
+    request.method = "POST";
+    request.path = "/s/long/v1/chat/completions";
+    request.body = StreamRequest(false).dump();
+    bool first = true;
+    request.content_receiver = [&](const char*, std::size_t, std::uint64_t, std::uint64_t) {
+      if (std::exchange(first, false)) streaming.set_value();
+      return true;
+    };
+    return http.send(request).error();
   });
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (mock.RequestCount("long") < 1 && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
+  ASSERT_EQ(streaming.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
   mock.Stop();
   ASSERT_EQ(client.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  EXPECT_FALSE(client.get());
+  EXPECT_NE(client.get(), httplib::Error::Success);
 }
 
 TEST(MockUpstreamStart, FailsOnABusyPort) {

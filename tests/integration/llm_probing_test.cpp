@@ -1,0 +1,333 @@
+// LLM-aware probing over loopback: streaming timing, Anthropic and Azure wire formats, usage
+// and cost with the daily budget, rate-limit headers and Retry-After, failover groups and TLS
+// certificate expiry. The runner is driven directly, with its randomness injected.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "llm_probe/config.h"
+#include "llm_probe/runner.h"
+#include "llm_probe/snapshot.h"
+#include "mock_upstream.h"
+#include "test_support.h"
+
+namespace llm_probe {
+namespace {
+
+using mock_upstream::Behaviour;
+using mock_upstream::MockUpstream;
+using testing::TempDir;
+using testing::WaitFor;
+
+double NowUnix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class LlmProbingTest : public ::testing::Test {
+ protected:
+  void SetUp() override { mock_.Start(); }
+  void TearDown() override {
+    if (runner_) runner_->Stop();
+    mock_.Stop();
+  }
+
+  // random01 = 0: every probe's first run is due at once, and jitter adds nothing.
+  // random01 = 0.999: first runs are an interval away, so only RunNow() runs probes.
+  void Start(const std::string& yaml, double random01) {
+    auto config = std::make_shared<const Config>(ParseConfig(yaml, "test.yaml", [](const std::string&) {
+      return std::optional<std::string>("sk-test-key-0123456789");
+    }));
+    runner_ = std::make_unique<ProbeRunner>(store_, RunnerOptions{[random01] { return random01; }, {}});
+    runner_->Apply(config);
+    ASSERT_TRUE(WaitFor([&] { return store_.Read().config != nullptr; }));
+  }
+
+  ProbeResult RunNow(const std::string& target, const std::string& probe) {
+    auto run = runner_->RunNow(target, probe).get();
+    EXPECT_TRUE(run.has_value());
+    return run ? run->result : ProbeResult{};
+  }
+
+  std::shared_ptr<const ProbeSnapshot> Snapshot(const std::string& target, const std::string& probe) {
+    for (const auto& snapshot : store_.Read().probes) {
+      if (snapshot->target->name == target && snapshot->probe->name == probe) return snapshot;
+    }
+    ADD_FAILURE() << "no probe " << target << "/" << probe;
+    return nullptr;
+  }
+
+  std::string Target(const std::string& name, const std::string& base_url, const std::string& probes,
+                     const std::string& extra = "") {
+    return "  - name: " + name + "\n    base_url: " + base_url + "\n    api_key_env: TEST_KEY\n" + extra +
+           "    probes: " + probes + "\n";
+  }
+
+  MockUpstream mock_;
+  SnapshotStore store_;
+  std::unique_ptr<ProbeRunner> runner_;
+};
+
+Behaviour Streaming(int first_token_ms, int tokens, int interval_ms) {
+  Behaviour behaviour;
+  behaviour.stream.first_token_delay_ms = first_token_ms;
+  behaviour.stream.token_count = tokens;
+  behaviour.stream.token_interval_ms = interval_ms;
+  return behaviour;
+}
+
+TEST_F(LlmProbingTest, StreamTimeToFirstTokenAndTokenRateMatchTheScript) {
+  mock_.SetBehaviour("stream", Streaming(300, 20, 10));
+  Start("targets:\n" + Target("relay", mock_.BaseUrl("stream"),
+                              "[{name: stream, type: stream, model: gpt-4o, max_tokens: 64, interval: 1h}]"),
+        0.999);
+  const ProbeResult result = RunNow("relay", "stream");
+  ASSERT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  ASSERT_TRUE(result.time_to_first_token_seconds.has_value());
+  EXPECT_NEAR(*result.time_to_first_token_seconds, 0.300, 0.015);
+  // One token every 10 ms is 100 tokens per second.
+  ASSERT_TRUE(result.output_tokens_per_second.has_value());
+  EXPECT_NEAR(*result.output_tokens_per_second, 100.0, 15.0);
+  ASSERT_TRUE(result.usage.has_value());
+  EXPECT_EQ(result.usage->completion, 20);
+
+  const auto request = mock_.Requests("stream").front();
+  const auto body = nlohmann::json::parse(request.body);
+  EXPECT_EQ(body["stream"], true);
+  EXPECT_EQ(body["stream_options"]["include_usage"], true);
+  EXPECT_EQ(request.headers.at("authorization"), "Bearer sk-test-key-0123456789");
+  const auto snapshot = Snapshot("relay", "stream");
+  EXPECT_EQ(snapshot->time_to_first_token.count, 1u);
+}
+
+TEST_F(LlmProbingTest, BrokenStreamsAreBadResponses) {
+  Behaviour cut = Streaming(0, 10, 1);
+  cut.stream.cut_after_tokens = 3;
+  Behaviour error = Streaming(0, 10, 1);
+  error.stream.error_after_tokens = 2;
+  mock_.SetBehaviour("cut", cut);
+  mock_.SetBehaviour("error", error);
+  mock_.SetBehaviour("anthropic-error", error);
+  Start("targets:\n" +
+            Target("cut", mock_.BaseUrl("cut"), "[{name: stream, type: stream, model: gpt-4o, interval: 1h}]") +
+            Target("error", mock_.BaseUrl("error"), "[{name: stream, type: stream, model: gpt-4o, interval: 1h}]") +
+            Target("anthropic-error", mock_.BaseUrl("anthropic-error"),
+                   "[{name: stream, type: stream, model: claude-sonnet-4-5, interval: 1h}]",
+                   "    provider: anthropic\n"),
+        0.999);
+  for (const char* target : {"cut", "error", "anthropic-error"}) {
+    const ProbeResult result = RunNow(target, "stream");
+    EXPECT_EQ(result.result_class, ResultClass::kBadResponse) << target << ": " << result.detail;
+  }
+}
+
+TEST_F(LlmProbingTest, AnthropicMessagesAndStreams) {
+  Behaviour reply = Streaming(50, 5, 5);
+  reply.ratelimit_headers = true;
+  mock_.SetBehaviour("claude", reply);
+  Start("targets:\n" + Target("claude", mock_.BaseUrl("claude"),
+                              "[{name: chat, type: chat, model: claude-sonnet-4-5, interval: 1h},"
+                              " {name: stream, type: stream, model: claude-sonnet-4-5, interval: 1h}]",
+                              "    provider: anthropic\n"),
+        0.999);
+  const ProbeResult chat = RunNow("claude", "chat");
+  EXPECT_EQ(chat.result_class, ResultClass::kUp) << chat.detail;
+  ASSERT_TRUE(chat.usage.has_value());
+  EXPECT_GT(chat.usage->prompt, 0);
+  const ProbeResult stream = RunNow("claude", "stream");
+  EXPECT_EQ(stream.result_class, ResultClass::kUp) << stream.detail;
+  ASSERT_TRUE(stream.time_to_first_token_seconds.has_value());
+  EXPECT_GE(*stream.time_to_first_token_seconds, 0.050);
+  EXPECT_EQ(stream.served_model, "claude-sonnet-4-5");
+
+  const auto request = mock_.Requests("claude").front();
+  EXPECT_EQ(request.path, "/v1/messages");
+  EXPECT_EQ(request.headers.at("x-api-key"), "sk-test-key-0123456789");
+  EXPECT_EQ(request.headers.at("anthropic-version"), "2023-06-01");
+  EXPECT_EQ(request.headers.count("authorization"), 0u);
+  EXPECT_THAT(stream.rate_limits, ::testing::Contains(::testing::Field(&RateLimit::resource, "requests")));
+  for (const RateLimit& limit : stream.rate_limits) {
+    ASSERT_TRUE(limit.reset_seconds.has_value()) << limit.resource;
+    EXPECT_GE(*limit.reset_seconds, 0);
+  }
+}
+
+TEST_F(LlmProbingTest, AzureDeploymentUrlsAndApiKeyHeader) {
+  mock_.SetBehaviour("azure", Behaviour{});
+  Start("targets:\n" + Target("azure", mock_.RootUrl("azure"),
+                              "[{name: chat, type: chat, model: my-gpt4o-deployment, interval: 1h},"
+                              " {name: embed, type: embeddings, model: my-embedding, interval: 1h},"
+                              " {name: models, type: models, interval: 1h}]",
+                              "    provider: azure\n    api_version: 2024-10-21\n"),
+        0.999);
+  for (const char* probe : {"chat", "embed", "models"}) {
+    const ProbeResult result = RunNow("azure", probe);
+    EXPECT_EQ(result.result_class, ResultClass::kUp) << probe << ": " << result.detail;
+  }
+  const auto requests = mock_.Requests("azure");
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].path, "/openai/deployments/my-gpt4o-deployment/chat/completions");
+  EXPECT_EQ(requests[1].path, "/openai/deployments/my-embedding/embeddings");
+  EXPECT_EQ(requests[2].path, "/openai/models");
+  for (const auto& request : requests) {
+    EXPECT_EQ(request.params.at("api-version"), "2024-10-21");
+    EXPECT_EQ(request.headers.at("api-key"), "sk-test-key-0123456789");
+  }
+}
+
+TEST_F(LlmProbingTest, ReasoningProbesSendTheirParameters) {
+  mock_.SetBehaviour("reasoning", Behaviour{});
+  Start("targets:\n" + Target("o", mock_.BaseUrl("reasoning"),
+                              "[{name: chat, type: chat, model: o4-mini, interval: 1h, max_tokens: 200,"
+                              " token_param: max_completion_tokens, reasoning_effort: low}]"),
+        0.999);
+  RunNow("o", "chat");
+  const auto body = nlohmann::json::parse(mock_.Requests("reasoning").front().body);
+  EXPECT_EQ(body["max_completion_tokens"], 200);
+  EXPECT_EQ(body["reasoning_effort"], "low");
+  EXPECT_FALSE(body.contains("max_tokens"));
+}
+
+TEST_F(LlmProbingTest, ServedModelSnapshotsMatchOtherModelsDoNot) {
+  Behaviour dated;
+  dated.served_model = "gpt-4o-2024-08-06";
+  Behaviour other;
+  other.served_model = "gpt-4o-mini";
+  mock_.SetBehaviour("dated", dated);
+  mock_.SetBehaviour("other", other);
+  Start("targets:\n" +
+            Target("dated", mock_.BaseUrl("dated"), "[{name: chat, type: chat, model: gpt-4o, interval: 1h}]") +
+            Target("other", mock_.BaseUrl("other"), "[{name: chat, type: chat, model: gpt-4o, interval: 1h}]"),
+        0.999);
+  EXPECT_EQ(RunNow("dated", "chat").result_class, ResultClass::kUp);
+  EXPECT_EQ(RunNow("other", "chat").result_class, ResultClass::kModelMismatch);
+  EXPECT_EQ(Snapshot("dated", "chat")->served_model, "gpt-4o-2024-08-06");
+}
+
+TEST_F(LlmProbingTest, UsageAddsUpToTokensAndCost) {
+  Behaviour reply;
+  reply.prompt_tokens = 10;
+  reply.completion_tokens = 4;
+  mock_.SetBehaviour("billed", reply);
+  Behaviour no_usage;
+  no_usage.omit_usage = true;
+  mock_.SetBehaviour("free", no_usage);
+  Start("targets:\n" +
+            Target("billed", mock_.BaseUrl("billed"), "[{name: chat, type: chat, model: gpt-4o, interval: 1h}]") +
+            Target("free", mock_.BaseUrl("free"), "[{name: chat, type: chat, model: gpt-4o, interval: 1h}]") +
+            "pricing:\n  gpt-4o: {input: 2.5, output: 10}\n",
+        0.999);
+  RunNow("billed", "chat");
+  RunNow("billed", "chat");
+  const auto billed = Snapshot("billed", "chat");
+  EXPECT_EQ(billed->tokens.prompt, 20);
+  EXPECT_EQ(billed->tokens.completion, 8);
+  EXPECT_NEAR(billed->cost_usd, 2 * (10 * 2.5 + 4 * 10) / 1e6, 1e-12);
+  const ProbeResult free = RunNow("free", "chat");
+  EXPECT_EQ(free.result_class, ResultClass::kUp);
+  EXPECT_FALSE(free.usage.has_value()) << "a reply without usage is not a reply with zero usage";
+  EXPECT_EQ(Snapshot("free", "chat")->cost_usd, 0);
+}
+
+TEST_F(LlmProbingTest, ABudgetStopsBilledProbesAndTheModelsProbeGoesOn) {
+  Behaviour reply;
+  reply.prompt_tokens = 8;
+  reply.completion_tokens = 0;
+  mock_.SetBehaviour("budget", reply);
+  // 8 prompt tokens at 500 USD per million cost 0.004 USD: the third probe passes 0.01 USD.
+  Start("global: {interval: 1s, timeout: 900ms, jitter: 0%}\ntargets:\n" +
+            Target("metered", mock_.BaseUrl("budget"),
+                   "[{name: chat, type: chat, model: gpt-4o}, {name: models, type: models}]",
+                   "    budget: {max_usd_per_day: 0.01}\n") +
+            "pricing:\n  gpt-4o: {input: 500, output: 0}\n",
+        0.0);
+  ASSERT_TRUE(WaitFor([&] { return Snapshot("metered", "chat")->skipped_budget >= 2; }));
+  const auto chat = Snapshot("metered", "chat");
+  EXPECT_EQ(chat->health.total(), 3u);
+  EXPECT_NEAR(chat->cost_usd, 0.012, 1e-9);
+  const std::uint64_t models_before = Snapshot("metered", "models")->health.total();
+  ASSERT_TRUE(WaitFor([&] { return Snapshot("metered", "models")->health.total() >= models_before + 2; }));
+  EXPECT_EQ(Snapshot("metered", "chat")->health.total(), 3u) << "billed probes stay paused";
+}
+
+TEST_F(LlmProbingTest, RetryAfterPostponesTheNextRuns) {
+  Behaviour limited;
+  limited.status = 429;
+  limited.error_code = "rate_limit_exceeded";
+  limited.headers = {{"Retry-After", "3"}};
+  limited.ratelimit_headers = true;
+  mock_.SetBehaviour("limited", limited);
+  Start("global: {interval: 1s, timeout: 900ms, jitter: 0%}\ntargets:\n" +
+            Target("limited", mock_.BaseUrl("limited"), "[{name: chat, type: chat, model: gpt-4o}]"),
+        0.0);
+  ASSERT_TRUE(WaitFor([&] { return Snapshot("limited", "chat")->skipped_backoff >= 2; }));
+  EXPECT_EQ(mock_.RequestCount("limited"), 1) << "no request while backing off";
+  const auto snapshot = Snapshot("limited", "chat");
+  EXPECT_EQ(snapshot->last_result->result_class, ResultClass::kRateLimited);
+  EXPECT_EQ(snapshot->last_result->retry_after_seconds, 3.0);
+  EXPECT_THAT(snapshot->rate_limits, ::testing::Contains(::testing::Field(&RateLimit::resource, "requests")));
+  for (const RateLimit& limit : snapshot->rate_limits) {
+    if (limit.resource == "requests") {
+      EXPECT_EQ(limit.remaining, 0.0);
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return mock_.RequestCount("limited") >= 2; })) << "probing resumes";
+}
+
+TEST_F(LlmProbingTest, FailoverGroupsCountHealthyMembersBestFirst) {
+  Behaviour slow;
+  slow.delay_ms = 150;
+  mock_.SetBehaviour("fast", Behaviour{});
+  mock_.SetBehaviour("slow", slow);
+  Behaviour down;
+  down.status = 503;
+  mock_.SetBehaviour("down", down);
+  Start("global: {interval: 1h, failure_threshold: 1}\n"
+        "groups:\n  - {name: chat, targets: [slow, down, fast]}\n  - {name: lonely, targets: [down]}\n"
+        "targets:\n" +
+            Target("fast", mock_.BaseUrl("fast"), "[{name: chat, type: chat, model: gpt-4o}]") +
+            Target("slow", mock_.BaseUrl("slow"), "[{name: chat, type: chat, model: gpt-4o}]") +
+            Target("down", mock_.BaseUrl("down"), "[{name: chat, type: chat, model: gpt-4o}]"),
+        0.999);
+  for (const char* target : {"fast", "slow", "down"}) RunNow(target, "chat");
+  const auto groups = ComputeGroupHealth(store_.Read());
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].name, "chat");
+  EXPECT_EQ(groups[0].targets, 3);
+  EXPECT_EQ(groups[0].healthy_targets, 2);
+  EXPECT_EQ(groups[0].healthy_members, (std::vector<std::string>{"fast", "slow"}));
+  EXPECT_EQ(groups[1].healthy_targets, 0);
+  EXPECT_TRUE(groups[1].healthy_members.empty());
+}
+
+TEST_F(LlmProbingTest, TlsCertificateExpiryIsReported) {
+  TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem";
+  const std::string key = dir.path() + "/key.pem";
+  std::string output;
+  ASSERT_EQ(testing::Run("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 30 -keyout " +
+                             key + " -out " + cert,
+                         &output),
+            0)
+      << output;
+  httplib::SSLServer server(cert.c_str(), key.c_str());
+  server.Get("/v1/models", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content(R"({"object":"list","data":[{"id":"gpt-4o","object":"model"}]})", "application/json");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { server.listen_after_bind(); });
+  Start("targets:\n" + Target("tls", "https://127.0.0.1:" + std::to_string(port) + "/v1",
+                              "[{name: models, type: models, interval: 1h}]",
+                              "    tls: {ca_file: " + cert + "}\n"),
+        0.999);
+  const ProbeResult result = RunNow("tls", "models");
+  server.stop();
+  serving.join();
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  ASSERT_TRUE(result.tls_cert_expiry_unix.has_value());
+  EXPECT_NEAR(*result.tls_cert_expiry_unix, NowUnix() + 30 * 86400.0, 120);
+  EXPECT_EQ(Snapshot("tls", "models")->tls_cert_expiry_unix, result.tls_cert_expiry_unix);
+}
+
+}  // namespace
+}  // namespace llm_probe
