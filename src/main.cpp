@@ -46,22 +46,20 @@ std::optional<Flags> ParseFlags(int argc, char** argv, std::string& error) {
     if (arg == "config.check") { flags.check = true; continue; }
     if (arg == "version") { flags.version = true; continue; }
     if (arg == "help" || arg == "h") { flags.help = true; continue; }
-    std::string name = arg;
-    std::string value;
-    if (const auto equals = arg.find('='); equals != std::string::npos) {
-      name = arg.substr(0, equals);
-      value = arg.substr(equals + 1);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      error = "flag --" + name + " needs a value";
-      return std::nullopt;
-    }
+    const auto equals = arg.find('=');
+    const std::string name = arg.substr(0, equals);
     if (!flags.values.count(name)) {
       error = "unknown flag --" + name;
       return std::nullopt;
     }
-    flags.values[name] = value;
+    if (equals != std::string::npos) {
+      flags.values[name] = arg.substr(equals + 1);
+    } else if (i + 1 < argc) {
+      flags.values[name] = argv[++i];
+    } else {
+      error = "flag --" + name + " needs a value";
+      return std::nullopt;
+    }
   }
   return flags;
 }

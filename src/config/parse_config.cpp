@@ -21,6 +21,7 @@ using config_detail::Convert;
 using config_detail::Located;
 using config_detail::MappingEntry;
 using config_detail::Quote;
+using config_detail::ReadEntries;
 using config_detail::Source;
 using config_detail::StrictMapping;
 
@@ -28,7 +29,7 @@ constexpr Duration kMinInterval = std::chrono::seconds(1);
 constexpr Duration kMinTimeout{1};
 
 // Prometheus' client default buckets end at 10s; model APIs are slower, so these go to 60s.
-const std::vector<double> kDefaultDurationBuckets = {0.05, 0.1, 0.25, 0.5, 1,  2.5,
+const std::vector<double> kDefaultDurationBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5,
                                                      5,    10,  20,   30,  60};
 
 // Labels the exporter sets itself; an external label of the same name would collide with them.
@@ -45,7 +46,7 @@ constexpr std::array<std::string_view, 5> kReasoningEfforts = {"", "minimal", "l
 constexpr std::array<std::string_view, 2> kBaseUrlSchemes = {"http", "https"};
 // What libcurl accepts as a proxy.
 constexpr std::array<std::string_view, 6> kProxySchemes = {"http",    "https",  "socks4",
-                                                            "socks4a", "socks5", "socks5h"};
+                                                           "socks4a", "socks5", "socks5h"};
 
 constexpr unsigned Bit(ProbeType type) { return 1u << static_cast<unsigned>(type); }
 constexpr unsigned kGeneratingTypes = Bit(ProbeType::kChat) | Bit(ProbeType::kStream);
@@ -66,20 +67,11 @@ constexpr std::array<TypeSpecificKey, 7> kTypeSpecificKeys = {{
     {"expect_models", Bit(ProbeType::kModels)},
 }};
 
-bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-
 // Target, probe and group names: they become label values and URL parameters.
 bool IsValidName(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || IsAsciiDigit(c) || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
-}
-
-bool IsLabelName(std::string_view name) {
-  const auto is_word = [](char c) { return IsAsciiLetter(c) || IsAsciiDigit(c) || c == '_'; };
-  return !name.empty() && !IsAsciiDigit(name.front()) &&
-         std::all_of(name.begin(), name.end(), is_word);
 }
 
 template <typename Range>
@@ -251,10 +243,10 @@ class ConfigParser {
     GlobalConfig global;
     global.duration_buckets = kDefaultDurationBuckets;
     if (entry == nullptr) return global;
-    const StrictMapping section(source_, entry->value, Quote(entry->key),
-                                {"interval", "timeout", "jitter", "failure_threshold",
-                                 "recovery_threshold", "history_size", "external_labels",
-                                 "duration_buckets"});
+    const StrictMapping section(
+        source_, entry->value, Quote(entry->key),
+        {"interval", "timeout", "jitter", "failure_threshold", "recovery_threshold", "history_size",
+         "external_labels", "duration_buckets"});
     global.interval = section.DurationAtLeast("interval", global.interval, kMinInterval);
     global.timeout = section.DurationAtLeast("timeout", global.timeout, kMinTimeout);
     if (const MappingEntry* jitter = section.Find("jitter")) global.jitter = ParseJitter(*jitter);
@@ -280,11 +272,12 @@ class ConfigParser {
     const std::string text = Convert<std::string>(source_, entry.value, Quote(entry.key));
     std::optional<double> percent;
     if (text.size() > 1 && text.back() == '%') {
-      percent = config_detail::ParseNumber<double>(std::string_view(text).substr(0, text.size() - 1));
+      percent =
+          config_detail::ParseNumber<double>(std::string_view(text).substr(0, text.size() - 1));
     }
     if (!percent || !(*percent >= 0 && *percent <= 100)) {
       source_.Fail(entry.value.mark,
-                   "\"jitter\" must be a percentage from 0% to 100% like \"10%\", got " +
+                   Quote(entry.key) + " must be a percentage from 0% to 100% like \"10%\", got " +
                        Quote(text));
     }
     return *percent / 100;
@@ -293,16 +286,17 @@ class ConfigParser {
   std::map<std::string, std::string> ParseExternalLabels(const MappingEntry& entry) const {
     std::map<std::string, std::string> labels;
     for (const MappingEntry& label : ReadEntries(source_, entry.value, Quote(entry.key))) {
-      if (!IsLabelName(label.key) || label.key.starts_with("__")) {
-        source_.Fail(label.key_mark, "external label name " + Quote(label.key) +
-                                         " must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __");
+      if (!config_detail::IsIdentifier(label.key) || label.key.starts_with("__")) {
+        source_.Fail(label.key_mark,
+                     "external label name " + Quote(label.key) +
+                         " must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __");
       }
       if (Contains(kReservedLabelNames, label.key)) {
         source_.Fail(label.key_mark, "external label name " + Quote(label.key) +
                                          " is reserved: the exporter sets that label itself");
       }
-      labels.emplace(label.key,
-                     Convert<std::string>(source_, label.value, "external label " + Quote(label.key)));
+      labels.emplace(label.key, Convert<std::string>(source_, label.value,
+                                                     "external label " + Quote(label.key)));
     }
     return labels;
   }
@@ -347,8 +341,10 @@ class ConfigParser {
     }
     if (const MappingEntry* tls = section.Find("tls")) target.tls = ParseTls(*tls);
     if (const MappingEntry* proxy = section.Find("proxy_url")) {
-      target.proxy_url = section.ConvertEntry<std::string>(*proxy);
-      if (!target.proxy_url.empty()) target.proxy_url = ParseUrl(*proxy, kProxySchemes);
+      // Empty means no proxy, as in the DESIGN.md example.
+      if (!section.ConvertEntry<std::string>(*proxy).empty()) {
+        target.proxy_url = ParseUrl(*proxy, kProxySchemes);
+      }
     }
     if (const MappingEntry* budget = section.Find("budget")) {
       const StrictMapping budget_section(source_, budget->value, Quote(budget->key),
@@ -475,7 +471,8 @@ class ConfigParser {
     const MappingEntry& members = section.Require("targets");
     NameRegistry seen(source_, "target", " in group " + Quote(group.name));
     for (const Located& item : NonEmptyList(members)) {
-      std::string member = Convert<std::string>(source_, item, "each item of " + Quote(members.key));
+      std::string member =
+          Convert<std::string>(source_, item, "each item of " + Quote(members.key));
       if (!target_names.Contains(member)) {
         source_.Fail(item.mark,
                      "unknown target " + Quote(member) + " in group " + Quote(group.name));
@@ -489,7 +486,9 @@ class ConfigParser {
   std::map<std::string, Price> ParsePricing(const MappingEntry& entry) const {
     std::map<std::string, Price> pricing;
     for (const MappingEntry& model : ReadEntries(source_, entry.value, Quote(entry.key))) {
-      if (model.key.empty()) source_.Fail(model.key_mark, "model names in pricing must not be empty");
+      if (model.key.empty()) {
+        source_.Fail(model.key_mark, "model names in pricing must not be empty");
+      }
       const StrictMapping price(source_, model.value, "price of " + Quote(model.key),
                                 {"input", "output"});
       pricing.emplace(model.key, Price{price.NonNegativeNumber(price.Require("input")),

@@ -9,12 +9,6 @@
 namespace llm_probe::config_detail {
 namespace {
 
-bool IsEnvVarName(std::string_view name) {
-  const auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
-         std::all_of(name.begin(), name.end(), is_word);
-}
-
 // RFC 9110 token characters.
 bool IsHeaderName(std::string_view name) {
   constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
@@ -47,21 +41,23 @@ std::string KeyFromEnvironment(const Source& source, const MappingEntry& entry,
                                const std::string& target_name, const EnvLookup& env) {
   const std::string name = Convert<std::string>(source, entry.value, Quote(entry.key));
   // Not quoted back: a value that is no variable name may well be the key pasted in by mistake.
-  if (!IsEnvVarName(name)) {
+  if (!IsIdentifier(name)) {
     source.Fail(entry.value.mark,
                 "\"api_key_env\" must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
                 "not hold the key");
   }
   const std::string usage = "api_key_env of target " + Quote(target_name);
   std::string key = RequireEnv(source, entry.value.mark, env, name, usage);
-  if (key.empty()) source.Fail(entry.value.mark, "environment variable " + name + " (" + usage + ") is empty");
+  if (key.empty()) {
+    source.Fail(entry.value.mark, "environment variable " + name + " (" + usage + ") is empty");
+  }
   return key;
 }
 
 std::string KeyFromFile(const Source& source, const MappingEntry& entry,
                         const std::string& target_name) {
-  const std::filesystem::path path = ResolveRelativeTo(
-      source.file(), Convert<std::string>(source, entry.value, Quote(entry.key)));
+  const std::filesystem::path path =
+      ResolveRelativeTo(source.file(), Convert<std::string>(source, entry.value, Quote(entry.key)));
   const std::string description =
       "api_key_file " + Quote(path.string()) + " of target " + Quote(target_name);
   auto content = ReadFile(path);
@@ -85,7 +81,7 @@ std::string ExpandEnvReferences(const Source& source, const MappingEntry& header
     const std::size_t end = raw.find('}', start + 2);
     const std::string name =
         end == std::string::npos ? std::string() : raw.substr(start + 2, end - start - 2);
-    if (!IsEnvVarName(name)) {
+    if (!IsIdentifier(name)) {
       source.Fail(header.value.mark, "malformed ${...} in header " + Quote(header.key) +
                                          " (expected ${NAME}, NAME like [A-Za-z_][A-Za-z0-9_]*)");
     }
@@ -106,7 +102,8 @@ std::string ResolveApiKey(const StrictMapping& target, const std::string& target
   const MappingEntry* from_file = target.Find("api_key_file");
   const MappingEntry* prefix = target.Find("api_key_prefix");
   if (from_env != nullptr && from_file != nullptr) {
-    const MappingEntry* second = from_env->key_mark.pos > from_file->key_mark.pos ? from_env : from_file;
+    const MappingEntry* second =
+        from_env->key_mark.pos > from_file->key_mark.pos ? from_env : from_file;
     source.Fail(second->key_mark, "api_key_env and api_key_file are mutually exclusive");
   }
   const MappingEntry* origin = from_env != nullptr ? from_env : from_file;
@@ -117,8 +114,9 @@ std::string ResolveApiKey(const StrictMapping& target, const std::string& target
     return {};
   }
 
-  const std::string key = from_env != nullptr ? KeyFromEnvironment(source, *from_env, target_name, env)
-                                              : KeyFromFile(source, *from_file, target_name);
+  const std::string key = from_env != nullptr
+                              ? KeyFromEnvironment(source, *from_env, target_name, env)
+                              : KeyFromFile(source, *from_file, target_name);
   // It goes into a header as is; a space or line break inside means a damaged secret.
   if (std::any_of(key.begin(), key.end(), [](char c) { return c == ' ' || IsControl(c); })) {
     source.Fail(origin->value.mark, "API key of target " + Quote(target_name) +
@@ -143,15 +141,17 @@ std::map<std::string, std::string> ParseHeaders(const Source& source, const Mapp
     if (!IsHeaderName(header.key)) {
       source.Fail(header.key_mark, "invalid header name " + Quote(header.key));
     }
-    const auto [same_name, inserted] = names_by_lowercase.emplace(Lowercase(header.key), header.key);
+    const auto [same_name, inserted] =
+        names_by_lowercase.emplace(Lowercase(header.key), header.key);
     if (!inserted) {
       source.Fail(header.key_mark, "header " + Quote(header.key) + " repeats " +
                                        Quote(same_name->second) +
                                        " (header names are case-insensitive)");
     }
-    const std::string raw = Convert<std::string>(source, header.value, "header " + Quote(header.key));
+    const std::string raw =
+        Convert<std::string>(source, header.value, "header " + Quote(header.key));
     std::string value = ExpandEnvReferences(source, header, raw, target_name, env);
-    // A line break would smuggle in another header; the value itself is not shown, it may be secret.
+    // A line break would smuggle in another header. The value is not shown: it may be secret.
     if (std::any_of(value.begin(), value.end(), [](char c) { return c != '\t' && IsControl(c); })) {
       source.Fail(header.value.mark,
                   "value of header " + Quote(header.key) + " contains a control character");
@@ -163,8 +163,8 @@ std::map<std::string, std::string> ParseHeaders(const Source& source, const Mapp
 
 bool IsSecretHeaderName(std::string_view name) {
   // "auth" covers Authorization, Proxy-Authorization and X-Auth-Token alike.
-  static constexpr std::array<std::string_view, 6> kSecretWords = {
-      "auth", "cookie", "key", "token", "secret", "password"};
+  static constexpr std::array<std::string_view, 6> kSecretWords = {"auth",  "cookie", "key",
+                                                                   "token", "secret", "password"};
   const std::string lower = Lowercase(name);
   return std::any_of(kSecretWords.begin(), kSecretWords.end(),
                      [&](std::string_view word) { return lower.find(word) != std::string::npos; });

@@ -99,31 +99,6 @@ void Source::Fail(const YAML::Mark& at, const std::string& message) const {
   throw ConfigError(file_, at.line + 1, at.column + 1, message);
 }
 
-std::string Quote(std::string_view text) {
-  constexpr std::size_t kMaxShown = 80;
-  std::string quoted = "\"";
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    // Cut at a character boundary: continuation bytes of UTF-8 are 10xxxxxx.
-    if (i >= kMaxShown && (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
-      quoted += "...";
-      break;
-    }
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      quoted += '\\';
-      quoted += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
-      quoted += escaped;
-    } else {
-      quoted += static_cast<char>(c);
-    }
-  }
-  quoted += '"';
-  return quoted;
-}
-
 template <>
 std::string Convert<std::string>(const Source& source, const Located& value,
                                  std::string_view subject) {
@@ -177,18 +152,6 @@ std::vector<Located> Convert<std::vector<Located>>(const Source& source, const L
   return items;
 }
 
-template <>
-std::vector<std::string> Convert<std::vector<std::string>>(const Source& source,
-                                                           const Located& value,
-                                                           std::string_view subject) {
-  const std::string item_subject = "each item of " + std::string(subject);
-  std::vector<std::string> strings;
-  for (const Located& item : Convert<std::vector<Located>>(source, value, subject)) {
-    strings.push_back(Convert<std::string>(source, item, item_subject));
-  }
-  return strings;
-}
-
 std::vector<MappingEntry> ReadEntries(const Source& source, const Located& node,
                                       std::string_view what) {
   if (!node.node.IsMap()) FailType(source, node, what, "a mapping");
@@ -196,19 +159,20 @@ std::vector<MappingEntry> ReadEntries(const Source& source, const Located& node,
   for (const auto& pair : node.node) {
     const YAML::Node& key = pair.first;
     if (!key.IsScalar()) {
-      source.Fail(key.Mark(), "keys of " + std::string(what) + " must be strings, got " +
-                                  Describe(key));
+      source.Fail(key.Mark(),
+                  "keys of " + std::string(what) + " must be strings, got " + Describe(key));
     }
     const auto previous = std::find_if(entries.begin(), entries.end(), [&](const auto& entry) {
       return entry.key == key.Scalar();
     });
     if (previous != entries.end()) {
       source.Fail(key.Mark(), "duplicate key " + Quote(key.Scalar()) + " in " + std::string(what) +
-                                  " (first at line " +
-                                  std::to_string(previous->key_mark.line + 1) + ")");
+                                  " (first at line " + std::to_string(previous->key_mark.line + 1) +
+                                  ")");
     }
     const YAML::Node& value = pair.second;
-    entries.push_back({key.Scalar(), key.Mark(), {value, value.IsNull() ? key.Mark() : value.Mark()}});
+    entries.push_back(
+        {key.Scalar(), key.Mark(), {value, value.IsNull() ? key.Mark() : value.Mark()}});
   }
   return entries;
 }
@@ -228,8 +192,9 @@ StrictMapping::StrictMapping(const Source& source, const Located& node, std::str
 }
 
 const MappingEntry* StrictMapping::Find(std::string_view key) const {
-  const auto entry = std::find_if(entries_.begin(), entries_.end(),
-                                  [&](const MappingEntry& candidate) { return candidate.key == key; });
+  const auto entry =
+      std::find_if(entries_.begin(), entries_.end(),
+                   [&](const MappingEntry& candidate) { return candidate.key == key; });
   return entry == entries_.end() ? nullptr : &*entry;
 }
 
@@ -246,10 +211,10 @@ int StrictMapping::IntInRange(std::string_view key, int fallback, int minimum, i
   if (entry == nullptr) return fallback;
   const int value = ConvertEntry<int>(*entry);
   if (value < minimum || value > maximum) {
-    const std::string range = maximum == std::numeric_limits<int>::max()
-                                  ? "at least " + std::to_string(minimum)
-                                  : "between " + std::to_string(minimum) + " and " +
-                                        std::to_string(maximum);
+    const std::string range =
+        maximum == std::numeric_limits<int>::max()
+            ? "at least " + std::to_string(minimum)
+            : "between " + std::to_string(minimum) + " and " + std::to_string(maximum);
     source_.Fail(entry->value.mark,
                  Quote(key) + " must be " + range + ", got " + std::to_string(value));
   }

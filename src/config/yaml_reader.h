@@ -4,15 +4,14 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
 #include <initializer_list>
 #include <limits>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "llm_probe/config.h"
+#include "text.h"
 
 namespace llm_probe::config_detail {
 
@@ -44,23 +43,12 @@ struct MappingEntry {
 // The root node of `text`, which must hold exactly one YAML document that is not empty.
 YAML::Node LoadSingleDocument(const Source& source, const std::string& text);
 
-// The whole of `text` as a number; nullopt on trailing characters or overflow.
-template <typename Number>
-std::optional<Number> ParseNumber(std::string_view text) {
-  Number number{};
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-  if (error != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return number;
-}
-
-// `text` in double quotes with escapes, shortened when long: how values appear in messages.
-std::string Quote(std::string_view text);
-
 // Conversions of one value. `subject` names it in messages, e.g. `"max_tokens"`.
 template <typename T>
 T Convert(const Source& source, const Located& value, std::string_view subject);
 template <>
-std::string Convert<std::string>(const Source& source, const Located& value, std::string_view subject);
+std::string Convert<std::string>(const Source& source, const Located& value,
+                                 std::string_view subject);
 template <>
 int Convert<int>(const Source& source, const Located& value, std::string_view subject);
 template <>
@@ -72,10 +60,6 @@ Duration Convert<Duration>(const Source& source, const Located& value, std::stri
 template <>
 std::vector<Located> Convert<std::vector<Located>>(const Source& source, const Located& value,
                                                    std::string_view subject);
-template <>
-std::vector<std::string> Convert<std::vector<std::string>>(const Source& source,
-                                                           const Located& value,
-                                                           std::string_view subject);
 
 // The entries of a mapping whose keys are data (header names, model names), in document order.
 // Rejects anything but a mapping, keys that are not scalars, and repeated keys; `what` names
@@ -92,25 +76,15 @@ class StrictMapping {
 
   const Source& source() const { return source_; }
   const YAML::Mark& mark() const { return mark_; }
-  const std::vector<MappingEntry>& entries() const { return entries_; }
 
   const MappingEntry* Find(std::string_view key) const;
   // A missing key has no position of its own, so the error points at this mapping.
   const MappingEntry& Require(std::string_view key) const;
 
   template <typename T>
-  std::optional<T> Optional(std::string_view key) const {
-    const MappingEntry* entry = Find(key);
-    if (entry == nullptr) return std::nullopt;
-    return ConvertEntry<T>(*entry);
-  }
-  template <typename T>
-  T Required(std::string_view key) const {
-    return ConvertEntry<T>(Require(key));
-  }
-  template <typename T>
   T OrDefault(std::string_view key, T fallback) const {
-    return Optional<T>(key).value_or(std::move(fallback));
+    const MappingEntry* entry = Find(key);
+    return entry == nullptr ? fallback : ConvertEntry<T>(*entry);
   }
   template <typename T>
   T ConvertEntry(const MappingEntry& entry) const {

@@ -236,7 +236,7 @@ TEST_F(ExporterTest, MetricsPassPromtoolCheck) {
   TempDir dir;
   const std::string file = dir.Write("metrics.txt", Metrics());
   std::string output;
-  EXPECT_EQ(testing::Run("promtool check metrics < " + file, &output), 0) << output;
+  EXPECT_EQ(testing::RunCommand("promtool check metrics < " + file, &output), 0) << output;
   EXPECT_EQ(output, "") << "promtool lint findings";
   EXPECT_NE(Metrics().find("region=\"test\""), std::string::npos);
 }

@@ -305,7 +305,7 @@ TEST_F(LlmProbingTest, TlsCertificateExpiryIsReported) {
   const std::string cert = dir.path() + "/cert.pem";
   const std::string key = dir.path() + "/key.pem";
   std::string output;
-  ASSERT_EQ(testing::Run("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 30 -keyout " +
+  ASSERT_EQ(testing::RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 30 -keyout " +
                              key + " -out " + cert,
                          &output),
             0)

@@ -75,7 +75,7 @@ inline bool WaitFor(const std::function<bool()>& condition,
 }
 
 // Runs a shell command, returning its exit status and combined output.
-inline int Run(const std::string& command, std::string* output = nullptr) {
+inline int RunCommand(const std::string& command, std::string* output = nullptr) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return -1;
   std::string text;

@@ -40,9 +40,9 @@ EnvLookup FakeEnvironment(Environment variables) {
 const Environment kFixtureEnvironment = {
     {"HOLYSHEEP_API_KEY", "sk-hs-fixture-secret-1"},
     {"OPENAI_API_KEY", "sk-fixture-secret-2"},
-    {"TEAM", "sre"},                                    // a header value that is no secret
-    {"EMPTY_KEY", ""},                                  // set, but empty
-    {"SPACED_KEY", "sk-hs-spaced fixture-secret-3"},   // a damaged key
+    {"TEAM", "sre"},                                  // a header value that is no secret
+    {"EMPTY_KEY", ""},                                // set, but empty
+    {"SPACED_KEY", "sk-hs-spaced fixture-secret-3"},  // a damaged key
 };
 // Also a secret: the content of keys/anthropic.key.
 constexpr std::string_view kAnthropicFileKey = "sk-ant-fixture-file-key";
@@ -130,6 +130,7 @@ TEST(FormatDurationTest, WritesTheShortestForm) {
   EXPECT_EQ(FormatDuration(seconds(90)), "1m30s");
   EXPECT_EQ(FormatDuration(std::chrono::hours(24 * 8)), "1w1d");
   EXPECT_EQ(FormatDuration(milliseconds(3723004)), "1h2m3s4ms");
+  EXPECT_EQ(FormatDuration(milliseconds(-1500)), "-1s500ms");  // e.g. a schedule running early
 }
 
 TEST(FormatDurationTest, RoundTripsThroughParseDuration) {
@@ -199,8 +200,7 @@ TEST(LoadConfigFileTest, FullExample) {
   EXPECT_EQ(holysheep.provider, Provider::kOpenAI);
   EXPECT_EQ(holysheep.base_url, "https://api.holysheep.ai/v1");
   EXPECT_EQ(holysheep.api_key, "sk-hs-fixture-secret-1");
-  EXPECT_EQ(holysheep.headers,
-            (Environment{{"X-Request-Source", "llm-probe"}, {"X-Team", "sre"}}));
+  EXPECT_EQ(holysheep.headers, (Environment{{"X-Request-Source", "llm-probe"}, {"X-Team", "sre"}}));
   EXPECT_EQ(holysheep.tls.ca_file, "");
   EXPECT_FALSE(holysheep.tls.insecure_skip_verify);
   EXPECT_EQ(holysheep.proxy_url, "");
@@ -253,8 +253,8 @@ TEST(LoadConfigFileTest, FullExample) {
 }
 
 TEST(LoadConfigFileTest, MinimalConfigGetsEveryDefault) {
-  const Config config = LoadConfigFile((kConfigTestdata / "good" / "minimal.yaml").string(),
-                                       FakeEnvironment({}));
+  const Config config =
+      LoadConfigFile((kConfigTestdata / "good" / "minimal.yaml").string(), FakeEnvironment({}));
   const GlobalConfig defaults;
   EXPECT_EQ(config.global.interval, defaults.interval);
   EXPECT_EQ(config.global.timeout, defaults.timeout);
@@ -373,6 +373,7 @@ TEST_P(BadFixtureTest, FailsWithPositionAndMessage) {
       }
     }
     EXPECT_THAT(what, Not(HasSubstr(std::string(kAnthropicFileKey))));
+    // Fixtures spell every secret they hold inline (a pasted key, a proxy password) with "secret".
     EXPECT_THAT(what, Not(HasSubstr("secret")));
   }
 }
@@ -464,21 +465,21 @@ std::string OneTargetWithHeaders(std::string_view headers) {
 targets:
   - name: t
     base_url: https://relay.example/v1
-    headers: )" + std::string(headers) + R"(
+    headers: )" +
+         std::string(headers) + R"(
     probes: [{name: models, type: models}]
 )";
 }
 
 TEST(HeaderExpansionTest, ExpandsEnvironmentReferences) {
-  const Config config = ParseConfig(
-      OneTargetWithHeaders(
-          R"({Authorization: "Bearer ${TOKEN}", X-Both: "${A}-${B}", X-Price: "$5 ${A}$", X-Plain: plain})"),
-      "t.yaml", FakeEnvironment({{"TOKEN", "tok"}, {"A", "a"}, {"B", "b"}}));
-  EXPECT_EQ(config.targets[0].headers,
-            (Environment{{"Authorization", "Bearer tok"},
-                         {"X-Both", "a-b"},
-                         {"X-Plain", "plain"},
-                         {"X-Price", "$5 a$"}}));
+  const Config config =
+      ParseConfig(OneTargetWithHeaders(R"({Authorization: "Bearer ${TOKEN}", X-Both: "${A}-${B}",)"
+                                       R"( X-Price: "$5 ${A}$", X-Plain: plain})"),
+                  "t.yaml", FakeEnvironment({{"TOKEN", "tok"}, {"A", "a"}, {"B", "b"}}));
+  EXPECT_EQ(config.targets[0].headers, (Environment{{"Authorization", "Bearer tok"},
+                                                    {"X-Both", "a-b"},
+                                                    {"X-Plain", "plain"},
+                                                    {"X-Price", "$5 a$"}}));
 }
 
 TEST(HeaderExpansionTest, UnsetAndMalformedReferencesFail) {
@@ -501,7 +502,8 @@ targets:
     probes: [{name: models, type: models}]
   - name: absolute
     base_url: https://relay.example/v1
-    api_key_file: )" + (dir.path() / "secrets/relay.key").string() + R"(
+    api_key_file: )" + (dir.path() / "secrets/relay.key").string() +
+                                                                R"(
     probes: [{name: models, type: models}]
 )");
   // Run from elsewhere: the working directory must not matter.
@@ -530,7 +532,8 @@ targets:
 }
 
 TEST(SecretsTest, ListsKeysAndSecretLookingHeaders) {
-  const Config config = ParseConfig(R"(
+  const Config config = ParseConfig(
+      R"(
 targets:
   - name: a
     base_url: https://a.example/v1
@@ -554,18 +557,14 @@ targets:
     base_url: http://localhost:11434/v1
     probes: [{name: models, type: models}]
 )",
-                                    "t.yaml",
-                                    FakeEnvironment({{"KEY_A", "sk-key-a"},
-                                                     {"GATEWAY", "gw"},
-                                                     {"TRACE", "trace-id"}}));
+      "t.yaml", FakeEnvironment({{"KEY_A", "sk-key-a"}, {"GATEWAY", "gw"}, {"TRACE", "trace-id"}}));
   const std::vector<std::string> secrets = config.Secrets();
   EXPECT_THAT(secrets,
               UnorderedElementsAre("sk-key-a", "Bearer gw", "literal-api-key", "session=abc",
                                    "auth-token", "client-secret", "hunter2", "proxy-password"));
   // Unique (key a is used twice) and longest first, for a redactor replacing them in turn.
-  EXPECT_TRUE(std::is_sorted(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) {
-    return a.size() > b.size();
-  }));
+  EXPECT_TRUE(std::is_sorted(secrets.begin(), secrets.end(),
+                             [](const auto& a, const auto& b) { return a.size() > b.size(); }));
 }
 
 // ---------------------------------------------------------------------------------------------

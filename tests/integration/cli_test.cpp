@@ -1,0 +1,164 @@
+// The built binary as a user runs it: flags, --config.check, exit codes, signals.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include "mock_upstream.h"
+#include "test_support.h"
+
+namespace llm_probe {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::RunCommand;
+using testing::TempDir;
+
+const std::string kBinary = std::string(LLM_PROBE_BINARY_DIR) + "/src/llm_probe_exporter";
+
+// A running exporter process with its stderr in a file.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& log_file) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(log_file.c_str(), "w", stderr);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kBinary.c_str()));
+      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      execv(kBinary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  void Signal(int signal) { kill(pid_, signal); }
+  // Exit code, or -1 when it does not exit within the limit.
+  int Wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
+    int status = 0;
+    const bool exited = testing::WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    if (!exited) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+TEST(CliTest, VersionAndHelp) {
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --version", &output), 0);
+  EXPECT_THAT(output, HasSubstr("llm_probe_exporter version"));
+  EXPECT_EQ(RunCommand(kBinary + " --help", &output), 0);
+  EXPECT_THAT(output, HasSubstr("--config.file"));
+  EXPECT_EQ(RunCommand(kBinary + " --no-such-flag", &output), 2);
+  EXPECT_THAT(output, HasSubstr("unknown flag --no-such-flag"));
+}
+
+TEST(CliTest, ConfigCheckAcceptsTheBundledDemoConfig) {
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --config.file " + LLM_PROBE_SOURCE_DIR + "/deploy/demo/config.yaml", &output), 0)
+      << output;
+  EXPECT_THAT(output, HasSubstr("OK"));
+}
+
+TEST(CliTest, ABadConfigFailsWithFileLineAndColumn) {
+  TempDir dir;
+  const std::string file = dir.Write("bad.yaml", "global:\n  interval: 30s\n  intervall: 10s\ntargets: []\n");
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --config.file " + file, &output), 1);
+  EXPECT_THAT(output, HasSubstr(file + ":3:3:"));
+  EXPECT_THAT(output, HasSubstr("intervall"));
+  // The same config stops a normal start too, before anything listens.
+  EXPECT_EQ(RunCommand(kBinary + " --web.listen-address 127.0.0.1:0 --config.file " + file, &output), 1);
+  EXPECT_THAT(output, HasSubstr(file + ":3:3:"));
+}
+
+TEST(CliTest, AMissingKeyVariableIsNamed) {
+  TempDir dir;
+  const std::string file = dir.Write("config.yaml",
+      "targets:\n  - name: relay\n    base_url: http://127.0.0.1:1/v1\n    api_key_env: LLM_PROBE_CLI_TEST_UNSET_KEY\n"
+      "    probes: [{name: models, type: models}]\n");
+  std::string output;
+  EXPECT_EQ(RunCommand("env -u LLM_PROBE_CLI_TEST_UNSET_KEY " + kBinary + " --config.check --config.file " + file, &output), 1);
+  EXPECT_THAT(output, HasSubstr("LLM_PROBE_CLI_TEST_UNSET_KEY"));
+  EXPECT_THAT(output, HasSubstr(file + ":4:"));
+}
+
+TEST(CliTest, APortAlreadyTakenIsOneClearErrorAndExitCode3) {
+  mock_upstream::MockUpstream occupant;
+  const int port = occupant.Start();
+  TempDir dir;
+  const std::string file = dir.Write("config.yaml",
+      "targets:\n  - name: relay\n    base_url: http://127.0.0.1:1/v1\n    probes: [{name: models, type: models}]\n");
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --config.file " + file + " --web.listen-address 127.0.0.1:" + std::to_string(port), &output), 3);
+  EXPECT_THAT(output, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port)));
+}
+
+TEST(CliTest, SigtermLetsTheInFlightProbeFinishAndExitsZero) {
+  mock_upstream::MockUpstream mock;
+  mock.Start();
+  mock_upstream::Behaviour slow;
+  slow.delay_ms = 1500;
+  mock.SetBehaviour("slow", slow);
+  TempDir dir;
+  const std::string file = dir.Write("config.yaml",
+      "global: {interval: 4s, timeout: 3s, jitter: 0%}\ntargets:\n  - name: relay\n    base_url: " +
+      mock.BaseUrl("slow") + "\n    probes: [{name: chat, type: chat, model: gpt-4o}]\n");
+  const std::string log = dir.path() + "/log.txt";
+  Process exporter({"--config.file", file, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"}, log);
+  ASSERT_TRUE(testing::WaitFor([&] { return mock.RequestCount("slow") >= 1; })) << ReadFile(log);
+  exporter.Signal(SIGTERM);
+  EXPECT_EQ(exporter.Wait(), 0) << ReadFile(log);
+  const std::string logs = ReadFile(log);
+  EXPECT_THAT(logs, HasSubstr("shutting down"));
+  EXPECT_THAT(logs, HasSubstr("probe finished")) << "the probe in flight at SIGTERM completes";
+}
+
+TEST(CliTest, SighupReloadsAndABadFileKeepsTheRunningConfig) {
+  mock_upstream::MockUpstream mock;
+  mock.Start();
+  TempDir dir;
+  auto config = [&](const std::string& probe) {
+    return "global: {interval: 1h}\ntargets:\n  - name: relay\n    base_url: " + mock.BaseUrl("ok") +
+           "\n    probes: [{name: " + probe + ", type: models}]\n";
+  };
+  const std::string file = dir.Write("config.yaml", config("first"));
+  const std::string log = dir.path() + "/log.txt";
+  const int port = testing::ClosedPort();
+  Process exporter({"--config.file", file, "--web.listen-address", "127.0.0.1:" + std::to_string(port)}, log);
+  auto metrics = [&] { return testing::Get(port, "/metrics"); };
+  ASSERT_TRUE(testing::WaitFor([&] { return metrics().find("probe=\"first\"") != std::string::npos; })) << ReadFile(log);
+
+  dir.Write("config.yaml", config("second"));
+  exporter.Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] { return metrics().find("probe=\"second\"") != std::string::npos; })) << ReadFile(log);
+  EXPECT_EQ(metrics().find("probe=\"first\""), std::string::npos);
+
+  dir.Write("config.yaml", "targets: [\n");
+  exporter.Signal(SIGHUP);
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return testing::SeriesValue(metrics(), "llm_probe_exporter_config_last_reload_successful") == 0.0;
+  })) << ReadFile(log);
+  EXPECT_NE(metrics().find("probe=\"second\""), std::string::npos) << "the running config stays";
+  EXPECT_THAT(ReadFile(log), HasSubstr("reload failed"));
+  exporter.Signal(SIGTERM);
+  EXPECT_EQ(exporter.Wait(), 0);
+}
+
+}  // namespace
+}  // namespace llm_probe

@@ -1,0 +1,287 @@
+// Requests built and exchanges read per API flavour, from canned wire data: no sockets.
+#include "llm_probe/probe.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace llm_probe {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+TargetConfig Target(Provider provider = Provider::kOpenAI) {
+  TargetConfig target;
+  target.name = "relay";
+  target.provider = provider;
+  target.base_url = "https://relay.example/v1";
+  target.api_key = "sk-unit-0123456789";
+  target.api_version = provider == Provider::kAnthropic ? "2023-06-01" : "2024-10-21";
+  return target;
+}
+
+ProbeConfig Probe(ProbeType type, std::string model = "gpt-4o") {
+  ProbeConfig probe;
+  probe.name = "p";
+  probe.type = type;
+  probe.model = type == ProbeType::kModels ? "" : std::move(model);
+  return probe;
+}
+
+HttpExchange Reply(int status, std::string body, std::string content_type = "application/json") {
+  HttpExchange exchange;
+  exchange.status = status;
+  exchange.headers = {{"content-type", std::move(content_type)}};
+  exchange.body = std::move(body);
+  exchange.arrivals = {{exchange.body.size(), 0.1}};
+  exchange.total_seconds = 0.1;
+  return exchange;
+}
+
+// A stream whose events arrive at the given seconds, one chunk each.
+HttpExchange StreamReply(const std::vector<std::pair<double, std::string>>& events) {
+  HttpExchange exchange = Reply(200, "", "text/event-stream; charset=utf-8");
+  exchange.arrivals.clear();
+  for (const auto& [seconds, event] : events) {
+    exchange.body += event;
+    exchange.arrivals.push_back({exchange.body.size(), seconds});
+  }
+  return exchange;
+}
+
+std::string Chunk(const std::string& delta_json, const std::string& extra = "") {
+  return "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":" +
+         delta_json + ",\"finish_reason\":null}]" + extra + "}\n\n";
+}
+
+ProbeResult Interpret(const TargetConfig& target, const ProbeConfig& probe, const HttpExchange& exchange) {
+  return InterpretExchange(target, probe, exchange, 1.8e9);
+}
+
+TEST(OpenAIRequestTest, ChatCarriesModelPromptTokenLimitAndBearerKey) {
+  TargetConfig target = Target();
+  target.headers = {{"X-Team", "sre"}};
+  ProbeConfig probe = Probe(ProbeType::kChat);
+  probe.timeout = std::chrono::milliseconds(2500);
+  const HttpRequest request = BuildProbeRequest(target, probe);
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.url, "https://relay.example/v1/chat/completions");
+  EXPECT_THAT(request.headers, ::testing::Contains(Pair("Authorization", "Bearer sk-unit-0123456789")));
+  EXPECT_THAT(request.headers, ::testing::Contains(Pair("X-Team", "sre")));
+  EXPECT_EQ(request.timeout, std::chrono::milliseconds(2500));
+  const auto body = nlohmann::json::parse(request.body);
+  EXPECT_EQ(body["model"], "gpt-4o");
+  EXPECT_EQ(body["max_tokens"], 5);
+  EXPECT_EQ(body["stream"], false);
+  EXPECT_EQ(body["messages"][0]["content"], "health check test");
+  EXPECT_FALSE(body.contains("reasoning_effort"));
+}
+
+TEST(OpenAIRequestTest, ModelsIsAPlainGetAndAKeylessTargetSendsNoAuthorization) {
+  TargetConfig target = Target();
+  target.api_key.clear();
+  const HttpRequest request = BuildProbeRequest(target, Probe(ProbeType::kModels));
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.url, "https://relay.example/v1/models");
+  EXPECT_TRUE(request.body.empty());
+  for (const auto& [name, value] : request.headers) EXPECT_NE(name, "Authorization");
+}
+
+TEST(OpenAIRequestTest, EmbeddingsSendsInput) {
+  const HttpRequest request = BuildProbeRequest(Target(), Probe(ProbeType::kEmbeddings, "text-embedding-3-small"));
+  EXPECT_EQ(request.url, "https://relay.example/v1/embeddings");
+  EXPECT_EQ(nlohmann::json::parse(request.body)["input"], "health check test");
+}
+
+TEST(AnthropicRequestTest, MessagesUseXApiKeyAndVersion) {
+  const HttpRequest request = BuildProbeRequest(Target(Provider::kAnthropic), Probe(ProbeType::kStream, "claude-sonnet-4-5"));
+  EXPECT_EQ(request.url, "https://relay.example/v1/messages");
+  EXPECT_THAT(request.headers, ::testing::Contains(Pair("x-api-key", "sk-unit-0123456789")));
+  EXPECT_THAT(request.headers, ::testing::Contains(Pair("anthropic-version", "2023-06-01")));
+  const auto body = nlohmann::json::parse(request.body);
+  EXPECT_EQ(body["stream"], true);
+  EXPECT_EQ(body["max_tokens"], 5);
+}
+
+TEST(ChatReplyTest, WellFormedReplyIsUpWithUsageAndServedModel) {
+  const auto result = Interpret(Target(), Probe(ProbeType::kChat), Reply(200, R"({
+    "id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06",
+    "choices":[{"index":0,"message":{"role":"assistant","content":"OK"},"finish_reason":"stop"}],
+    "usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,
+             "completion_tokens_details":{"reasoning_tokens":0}}})"));
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  EXPECT_EQ(result.served_model, "gpt-4o-2024-08-06");
+  ASSERT_TRUE(result.usage);
+  EXPECT_EQ(result.usage->prompt, 9);
+  EXPECT_EQ(result.usage->completion, 2);
+}
+
+TEST(ChatReplyTest, ReasoningThatSpentTheBudgetIsEmptyContent) {
+  const auto result = Interpret(Target(), Probe(ProbeType::kChat, "o4-mini"), Reply(200, R"({
+    "model":"o4-mini","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"length"}],
+    "usage":{"prompt_tokens":9,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":5}}})"));
+  EXPECT_EQ(result.result_class, ResultClass::kEmptyContent);
+  EXPECT_THAT(result.detail, HasSubstr("token limit"));
+  EXPECT_EQ(result.usage->reasoning, 5);
+}
+
+TEST(ChatReplyTest, NullContentIsEmptyContent) {
+  const auto result = Interpret(Target(), Probe(ProbeType::kChat), Reply(200,
+      R"({"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null},"finish_reason":"stop"}]})"));
+  EXPECT_EQ(result.result_class, ResultClass::kEmptyContent);
+  EXPECT_FALSE(result.usage.has_value());
+}
+
+TEST(ChatReplyTest, ShapesThatAreNotAChatReplyAreBadResponses) {
+  for (const char* body : {"", "not json", "[1,2]", R"({"choices":[]})", R"({"choices":"x"})",
+                           R"({"error":{"message":"upstream timeout after 30 seconds"}})",
+                           "{\"id\":\"x\",\"choices\":["}) {
+    const auto result = Interpret(Target(), Probe(ProbeType::kChat), Reply(200, body));
+    EXPECT_EQ(result.result_class, ResultClass::kBadResponse) << body;
+  }
+}
+
+TEST(ChatReplyTest, ExpectContentIsARegexOverTheReply) {
+  ProbeConfig probe = Probe(ProbeType::kChat);
+  probe.expect_content = "^(OK|ok)$";
+  const std::string ok = R"({"model":"gpt-4o","choices":[{"message":{"content":"OK"}}]})";
+  const std::string other = R"({"model":"gpt-4o","choices":[{"message":{"content":"I cannot help"}}]})";
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200, ok)).result_class, ResultClass::kUp);
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200, other)).result_class, ResultClass::kContentMismatch);
+}
+
+TEST(ChatReplyTest, AzureDeploymentNamesAreNotCheckedAgainstTheServedModel) {
+  const std::string body = R"({"model":"gpt-4o-2024-11-20","choices":[{"message":{"content":"OK"}}]})";
+  EXPECT_EQ(Interpret(Target(Provider::kAzure), Probe(ProbeType::kChat, "prod-chat"), Reply(200, body)).result_class,
+            ResultClass::kUp);
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kChat, "prod-chat"), Reply(200, body)).result_class,
+            ResultClass::kModelMismatch);
+}
+
+TEST(ErrorReplyTest, StatusAndEnvelopeDecideTheClassAndRetryAfterIsRead) {
+  HttpExchange exchange = Reply(429, R"({"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}})");
+  exchange.headers.emplace_back("retry-after", "20");
+  const auto result = Interpret(Target(), Probe(ProbeType::kChat), exchange);
+  EXPECT_EQ(result.result_class, ResultClass::kQuotaExceeded);
+  EXPECT_EQ(result.http_status, 429);
+  EXPECT_EQ(result.retry_after_seconds, 20);
+}
+
+TEST(ErrorReplyTest, TransportFailuresKeepNoStatus) {
+  HttpExchange exchange;
+  exchange.error = TransportError::kTimeout;
+  exchange.error_detail = "Operation timed out after 10000 milliseconds";
+  const auto result = Interpret(Target(), Probe(ProbeType::kChat), exchange);
+  EXPECT_EQ(result.result_class, ResultClass::kTimeout);
+  EXPECT_EQ(result.http_status, 0);
+}
+
+TEST(ModelsReplyTest, ExpectedModelsAreCheckedOneByOne) {
+  ProbeConfig probe = Probe(ProbeType::kModels);
+  probe.expect_models = {"gpt-4o", "deepseek-v3.2"};
+  const auto result = Interpret(Target(), probe, Reply(200,
+      R"({"object":"list","data":[{"id":"gpt-4o","object":"model"},{"id":"gpt-4o-mini","object":"model"}]})"));
+  EXPECT_EQ(result.result_class, ResultClass::kModelNotFound);
+  EXPECT_EQ(result.models_listed, 2);
+  EXPECT_THAT(result.expected_models, ::testing::ElementsAre(Pair("gpt-4o", true), Pair("deepseek-v3.2", false)));
+  EXPECT_THAT(result.detail, HasSubstr("deepseek-v3.2"));
+}
+
+TEST(ModelsReplyTest, EmptyListIsEmptyContentAndAnObjectWithoutDataIsBad) {
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kModels), Reply(200, R"({"data":[]})")).result_class,
+            ResultClass::kEmptyContent);
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kModels), Reply(200, R"({"models":[]})")).result_class,
+            ResultClass::kBadResponse);
+}
+
+TEST(EmbeddingsReplyTest, AVectorMustComeBack) {
+  const ProbeConfig probe = Probe(ProbeType::kEmbeddings, "text-embedding-3-small");
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200,
+                R"({"object":"list","model":"text-embedding-3-small","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2]}],"usage":{"prompt_tokens":3,"total_tokens":3}})")).result_class,
+            ResultClass::kUp);
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200, R"({"model":"text-embedding-3-small","data":[{"embedding":[]}]})")).result_class,
+            ResultClass::kEmptyContent);
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200, R"({"data":[]})")).result_class, ResultClass::kBadResponse);
+}
+
+TEST(StreamReplyTest, TimeToFirstTokenIsTheArrivalOfTheFirstNonEmptyContent) {
+  const auto exchange = StreamReply({
+      {0.020, Chunk(R"({"role":"assistant","content":""})")},
+      {0.050, ": keep-alive\n\n"},
+      {0.120, Chunk(R"({"reasoning_content":"thinking"})")},
+      {0.300, Chunk(R"({"content":"Hel"})")},
+      {0.400, Chunk(R"({"content":"lo"})")},
+      {0.500, Chunk(R"({"content":"!"})")},
+      {0.550, "data: {\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[],\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":5,\"completion_tokens_details\":{\"reasoning_tokens\":1}}}\n\n"},
+      {0.560, "data: [DONE]\n\n"},
+  });
+  const auto result = Interpret(Target(), Probe(ProbeType::kStream), exchange);
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  EXPECT_DOUBLE_EQ(*result.time_to_first_token_seconds, 0.300);
+  // (5 completion - 1 reasoning) tokens over the 0.26 s from first token to end.
+  EXPECT_NEAR(*result.output_tokens_per_second, 4 / 0.26, 1e-9);
+  EXPECT_EQ(result.usage->completion, 5);
+}
+
+TEST(StreamReplyTest, WithoutUsageTheRateCountsContentEvents) {
+  const auto result = Interpret(Target(), Probe(ProbeType::kStream), StreamReply({
+      {0.1, Chunk(R"({"content":"a"})")}, {0.2, Chunk(R"({"content":"b"})")}, {0.3, "data: [DONE]\n\n"}}));
+  EXPECT_EQ(result.result_class, ResultClass::kUp);
+  EXPECT_NEAR(*result.output_tokens_per_second, 2 / 0.2, 1e-9);
+  EXPECT_FALSE(result.usage.has_value());
+}
+
+TEST(StreamReplyTest, MissingEndErrorEventsAndPlainJsonAreBadResponses) {
+  const auto no_done = StreamReply({{0.1, Chunk(R"({"content":"a"})")}});
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kStream), no_done).result_class, ResultClass::kBadResponse);
+  const auto error = StreamReply({{0.1, Chunk(R"({"content":"a"})")},
+                                  {0.2, "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n"}});
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kStream), error).result_class, ResultClass::kBadResponse);
+  const auto json = Reply(200, R"({"model":"gpt-4o","choices":[{"message":{"content":"OK"}}]})");
+  const auto plain = Interpret(Target(), Probe(ProbeType::kStream), json);
+  EXPECT_EQ(plain.result_class, ResultClass::kBadResponse);
+  EXPECT_THAT(plain.detail, HasSubstr("not an event stream"));
+}
+
+TEST(StreamReplyTest, ACutAfterA200IsABadResponseNotAConnectionError) {
+  auto cut = StreamReply({{0.1, Chunk(R"({"content":"a"})")}});
+  cut.error = TransportError::kRecv;
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kStream), cut).result_class, ResultClass::kBadResponse);
+  auto chat_cut = Reply(200, R"({"choices":[)");
+  chat_cut.error = TransportError::kRecv;
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kChat), chat_cut).result_class, ResultClass::kConnectionError);
+}
+
+TEST(StreamReplyTest, AnthropicEventsGiveContentUsageAndTiming) {
+  const auto exchange = StreamReply({
+      {0.01, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n"},
+      {0.02, "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"},
+      {0.03, "event: ping\ndata: {\"type\": \"ping\"}\n\n"},
+      {0.25, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"OK\"}}\n\n"},
+      {0.35, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+             "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"},
+      {0.36, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+  });
+  const auto result = Interpret(Target(Provider::kAnthropic), Probe(ProbeType::kStream, "claude-sonnet-4-5"), exchange);
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  EXPECT_DOUBLE_EQ(*result.time_to_first_token_seconds, 0.25);
+  EXPECT_EQ(result.usage->prompt, 12);
+  EXPECT_EQ(result.usage->completion, 3);
+  EXPECT_EQ(result.served_model, "claude-sonnet-4-5-20250929");
+}
+
+TEST(AnthropicReplyTest, MessageWithTextIsUpAndMaxTokensWithoutTextIsEmpty) {
+  const TargetConfig target = Target(Provider::kAnthropic);
+  const ProbeConfig probe = Probe(ProbeType::kChat, "claude-sonnet-4-5");
+  EXPECT_EQ(Interpret(target, probe, Reply(200, R"({"type":"message","model":"claude-sonnet-4-5","content":[{"type":"text","text":"OK"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":2}})")).result_class,
+            ResultClass::kUp);
+  const auto empty = Interpret(target, probe, Reply(200, R"({"type":"message","model":"claude-sonnet-4-5","content":[{"type":"thinking","thinking":"..."}],"stop_reason":"max_tokens"})"));
+  EXPECT_EQ(empty.result_class, ResultClass::kEmptyContent);
+  EXPECT_EQ(Interpret(target, probe, Reply(200, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")).result_class,
+            ResultClass::kBadResponse);
+}
+
+}  // namespace
+}  // namespace llm_probe
