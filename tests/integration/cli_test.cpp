@@ -75,6 +75,21 @@ TEST(CliTest, ConfigCheckAcceptsTheBundledDemoConfig) {
   EXPECT_THAT(output, HasSubstr("OK"));
 }
 
+TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
+  const std::string keys =
+      "RELAY_API_KEY=sk-relay OPENAI_API_KEY=sk-openai ANTHROPIC_API_KEY=sk-ant-key "
+      "AZURE_OPENAI_API_KEY=azure-key GEMINI_API_KEY=gemini-key ";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(LLM_PROBE_SOURCE_DIR) + "/deploy/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    std::string output;
+    EXPECT_EQ(RunCommand("env " + keys + kBinary + " --config.check --config.file " + entry.path().string(), &output), 0)
+        << output;
+    ++checked;
+  }
+  EXPECT_GE(checked, 6) << "relay, OpenAI, Anthropic, Azure, Gemini, vLLM/Ollama";
+}
+
 TEST(CliTest, ABadConfigFailsWithFileLineAndColumn) {
   TempDir dir;
   const std::string file = dir.Write("bad.yaml", "global:\n  interval: 30s\n  intervall: 10s\ntargets: []\n");
