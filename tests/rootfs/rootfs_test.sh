@@ -191,6 +191,7 @@ if "$exporter" --help 2>&1 | grep -q -- "${health_flag%%=*}"; then
   nsenter --target "$exporter_pid" --mount -- chroot --userspec="$uid:$gid" "$rootfs" "${health_argv[@]}" \
     || fail "HEALTHCHECK ${health_argv[*]} exited $? against a healthy exporter"
   say "HEALTHCHECK ${health_argv[*]}: exit 0"
+  health_down=1
 else
   echo "rootfs_test: WARNING: HEALTHCHECK NOT VERIFIED: the binary has no ${health_flag%%=*} flag yet" \
        "(the Dockerfile's HEALTHCHECK uses it)" >&2
@@ -205,4 +206,10 @@ wait "$ns_pid" || status=$?
 ns_pid="" exporter_pid=""
 [ "$status" = 0 ] || { tail -5 "$work/exporter.log" >&2; fail "exit status $status after SIGTERM, want 0"; }
 say "SIGTERM: exit 0"
+if [ "${health_down:-0}" = 1 ]; then
+  if chroot --userspec="$uid:$gid" "$rootfs" "${health_argv[@]}"; then
+    fail "HEALTHCHECK ${health_argv[*]} exited 0 with the exporter stopped"
+  fi
+  say "HEALTHCHECK with the exporter stopped: non-zero, as it must"
+fi
 say "PASSED in $((SECONDS - started))s"
