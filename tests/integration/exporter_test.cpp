@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "llm_probe/log.h"
@@ -216,6 +218,32 @@ TEST_F(ExporterTest, AHungUpstreamDelaysNoOtherProbe) {
   EXPECT_FALSE(SeriesValue(metrics, Series("llm_probe_success", "stuck", "chat", "gpt-4o")).has_value())
       << "the stuck probe should still be waiting for its 8 s timeout";
   EXPECT_LT(*SeriesValue(metrics, Series("llm_probe_last_duration_seconds", "fine", "chat", "gpt-4o")), 0.5);
+}
+
+TEST_F(ExporterTest, TheGroupApiListsHealthyMembersBestFirst) {
+  Behaviour slow;
+  slow.delay_ms = 200;
+  mock_.SetBehaviour("slow", slow);
+  mock_.SetBehaviour("fast", Behaviour{});
+  mock_.SetBehaviour("down", Failing(401, "invalid_request_error", "invalid_api_key"));
+  StartExporter("global: {interval: 1s, timeout: 900ms, failure_threshold: 1}\n"
+                "groups: [{name: chat-primary, targets: [slow, down, fast]}]\ntargets:\n"
+                "  - {name: slow, base_url: \"" + mock_.BaseUrl("slow") + "\", probes: [{name: chat, type: chat, model: gpt-4o}]}\n"
+                "  - {name: down, base_url: \"" + mock_.BaseUrl("down") + "\", probes: [{name: chat, type: chat, model: gpt-4o}]}\n"
+                "  - {name: fast, base_url: \"" + mock_.BaseUrl("fast") + "\", probes: [{name: chat, type: chat, model: gpt-4o}]}\n");
+  nlohmann::json group;
+  ASSERT_TRUE(WaitFor([&] {
+    group = nlohmann::json::parse(Get(exporter_->port(), "/api/v1/targets?group=chat-primary"));
+    return group["healthy_members"].size() == 2 && group["healthy_targets"] == 2;
+  })) << group.dump();
+  EXPECT_EQ(group["healthy_members"], nlohmann::json({"fast", "slow"}));
+  EXPECT_EQ(group["targets"], 3);
+  const std::string metrics = Metrics();
+  EXPECT_EQ(SeriesValue(metrics, "llm_probe_group_healthy_targets{group=\"chat-primary\"}"), 2.0);
+  EXPECT_EQ(SeriesValue(metrics, "llm_probe_group_targets{group=\"chat-primary\"}"), 3.0);
+  int status = 0;
+  Get(exporter_->port(), "/api/v1/targets?group=nope", &status);
+  EXPECT_EQ(status, 404);
 }
 
 TEST_F(ExporterTest, MetricsPassPromtoolCheck) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "llm_probe/collector.h"
 #include "llm_probe/config.h"
 #include "llm_probe/runner.h"
 #include "llm_probe/snapshot.h"
@@ -74,6 +75,35 @@ Behaviour Streaming(int first_token_ms, int tokens, int interval_ms) {
   behaviour.stream.token_count = tokens;
   behaviour.stream.token_interval_ms = interval_ms;
   return behaviour;
+}
+
+TEST_F(LlmProbingTest, ThresholdsAndAvailabilityOnMetricsFollowAScriptedSequence) {
+  // failure_threshold 2, recovery_threshold 2, a window of 4: DOWN DOWN DOWN UP UP UP.
+  for (int i = 0; i < 3; ++i) {
+    Behaviour failing;
+    failing.status = 500;
+    mock_.Enqueue("script", failing);
+  }
+  Start("global: {interval: 1h, failure_threshold: 2, recovery_threshold: 2, history_size: 4}\ntargets:\n" +
+            Target("relay", mock_.BaseUrl("script"), "[{name: chat, type: chat, model: gpt-4o}]"),
+        0.999);
+  struct Step {
+    ResultClass result_class;
+    double healthy, failures, successes, availability;
+  };
+  const Step expected[] = {{ResultClass::kServerError, 1, 1, 0, 0.0}, {ResultClass::kServerError, 0, 2, 0, 0.0},
+                           {ResultClass::kServerError, 0, 3, 0, 0.0}, {ResultClass::kUp, 0, 0, 1, 0.25},
+                           {ResultClass::kUp, 1, 0, 2, 0.5},          {ResultClass::kUp, 1, 0, 3, 0.75}};
+  const std::string labels = "{target=\"relay\",probe=\"chat\",model=\"gpt-4o\"}";
+  for (const Step& step : expected) {
+    EXPECT_EQ(RunNow("relay", "chat").result_class, step.result_class);
+    const std::string metrics = RenderText(Collector(store_, {"test", "test"}).Collect());
+    SCOPED_TRACE(metrics);
+    EXPECT_EQ(testing::SeriesValue(metrics, "llm_probe_healthy" + labels), step.healthy);
+    EXPECT_EQ(testing::SeriesValue(metrics, "llm_probe_consecutive_failures" + labels), step.failures);
+    EXPECT_EQ(testing::SeriesValue(metrics, "llm_probe_consecutive_successes" + labels), step.successes);
+    EXPECT_EQ(testing::SeriesValue(metrics, "llm_probe_availability_ratio" + labels), step.availability);
+  }
 }
 
 TEST_F(LlmProbingTest, StreamTimeToFirstTokenAndTokenRateMatchTheScript) {
