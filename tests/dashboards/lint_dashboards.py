@@ -14,8 +14,9 @@ Rules (ids in brackets):
   [uid]              a stable uid: present, [A-Za-z0-9_-], at most 40 characters, unique
   [template-datasource]  a `datasource` variable of type datasource, query prometheus
   [template-vars]    job, instance, target, probe, model: query variables on ${datasource},
-                     multi, include All with allValue ".*" (matches the empty model of models
-                     probes), refreshed on time range change, label_values(...) queries
+                     multi, include All, refreshed on time range change, label_values(...)
+                     queries; model's allValue is ".*" (Grafana's default All lists the values
+                     and so misses the empty model of models probes); others ".*" or unset
   [template-refs]    every $variable a query, title or link uses is defined (or built in)
   [panel-type]       only timeseries, stat, table, state-timeline, bargauge (and row)
   [panel-ids]        unique integer panel ids
@@ -36,6 +37,10 @@ Rules (ids in brackets):
                      target=~"$target", probe=~"$probe", model=~"$model"
   [link-target]      links to /d/<uid> point at one of the linted dashboards
   [repeat]           a repeated panel or row repeats over a defined variable
+  [link-fields]      a data link's ${__data.fields.X} is not a field the panel's organize
+                     transformation removes (the link would lose it)
+  [provisioning]     (shipped tree only) grafana/provisioning/ has a Prometheus data source with
+                     a stable uid and a file provider reading /var/lib/grafana/dashboards
 """
 import copy
 import glob
@@ -271,9 +276,11 @@ def lint_templating(dash, where, report):
             report.add(vw, "template-vars", "refresh must be 2 (on time range change)")
         if not v.get("multi") or not v.get("includeAll"):
             report.add(vw, "template-vars", "must be multi-value with 'Include All'")
-        if v.get("allValue") != ".*":
+        if name == "model" and v.get("allValue") != ".*":
             report.add(vw, "template-vars",
-                       "allValue must be \".*\" (Grafana's default All lists the values and misses empty labels)")
+                       "allValue must be \".*\": Grafana's default All lists the values and so misses the empty model of models probes")
+        elif v.get("allValue") not in (None, "", ".*"):
+            report.add(vw, "template-vars", f"allValue must be \".*\" or unset (Grafana's list of values), is {v.get('allValue')!r}")
         q = v.get("query")
         q = q.get("query", "") if isinstance(q, dict) else (q or "")
         m = re.fullmatch(r"\s*label_values\((.*),\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*", q, re.S)
@@ -334,6 +341,14 @@ def lint_panel(p, where, report, defined_vars):
     unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
     if not unit:
         report.add(pw, "panel-units", "fieldConfig.defaults.unit is not set")
+    removed = set()
+    for t in p.get("transformations") or []:
+        if t.get("id") == "organize":
+            removed |= {k for k, v in ((t.get("options") or {}).get("excludeByName") or {}).items() if v}
+    for text in walk_strings(p.get("fieldConfig")):
+        for field in re.findall(r"__data\.fields\.([A-Za-z0-9_]+)", text):
+            if field in removed:
+                report.add(pw, "link-fields", f"a link reads ${{__data.fields.{field}}}, which organize removes; hide the column with custom.hidden instead")
     targets = p.get("targets") or []
     if not targets:
         report.add(pw, "panel-targets", "has no query")
@@ -438,6 +453,22 @@ def _dup_id(d):
     panels[1]["id"] = panels[0]["id"]
 
 
+def _exclude_link_field(d):
+    for p in iter_panels(d["panels"]):
+        links = json.dumps(p.get("fieldConfig"))
+        m = re.search(r"__data\.fields\.([A-Za-z0-9_]+)", links)
+        if m:
+            org = next(t for t in p["transformations"] if t["id"] == "organize")
+            org["options"]["excludeByName"][m.group(1)] = True
+            return
+    # No data links in this dashboard: add one that reads a removed field.
+    p = first_panel(d, lambda p: any(t.get("id") == "organize" for t in p.get("transformations") or []))
+    org = next(t for t in p["transformations"] if t["id"] == "organize")
+    org["options"]["excludeByName"]["job"] = True
+    p["fieldConfig"]["overrides"].append({"matcher": {"id": "byName", "options": "Target"}, "properties": [
+        {"id": "links", "value": [{"title": "x", "url": "/d/llm-probe-detail/x?var-job=${__data.fields.job}"}]}]})
+
+
 BREAKAGES = [
     # (name, rule that must be reported, mutation of a dashboard dict)
     ("unit removed", "panel-units", lambda d: first_panel(d)["fieldConfig"]["defaults"].pop("unit")),
@@ -453,6 +484,7 @@ BREAKAGES = [
     ("job variable removed", "template-vars", lambda d: d["templating"].__setitem__("list", [v for v in d["templating"]["list"] if v["name"] != "job"])),
     ("uid removed", "uid", lambda d: d.pop("uid")),
     ("unbalanced query", "promql-syntax", lambda d: first_panel(d)["targets"][0].__setitem__("expr", first_panel(d)["targets"][0]["expr"] + ")")),
+    ("link field removed by organize", "link-fields", _exclude_link_field),
     ("link to an unknown dashboard", "link-target", lambda d: d["links"].append({"title": "x", "type": "link", "url": "/d/no-such-uid/x"})),
 ]
 
@@ -495,6 +527,32 @@ def self_test(paths):
     return 0
 
 
+def lint_provisioning(report):
+    try:
+        import yaml
+    except ImportError:
+        report.add("grafana/provisioning", "provisioning", "python3-yaml is needed to check the provisioning files")
+        return
+    base = os.path.join(ROOT, "grafana", "provisioning")
+    sources, providers = [], []
+    for path in sorted(glob.glob(os.path.join(base, "datasources", "*.y*ml"))):
+        with open(path) as f:
+            sources += (yaml.safe_load(f) or {}).get("datasources") or []
+    for path in sorted(glob.glob(os.path.join(base, "dashboards", "*.y*ml"))):
+        with open(path) as f:
+            providers += (yaml.safe_load(f) or {}).get("providers") or []
+    prom = [d for d in sources if d.get("type") == "prometheus"]
+    if not prom:
+        report.add("grafana/provisioning/datasources", "provisioning", "no data source of type prometheus")
+    for d in prom:
+        if not d.get("uid") or not d.get("url"):
+            report.add("grafana/provisioning/datasources", "provisioning", f"data source {d.get('name')!r} needs a uid and a url")
+    if not any(p.get("type") == "file" and (p.get("options") or {}).get("path") == "/var/lib/grafana/dashboards"
+               for p in providers):
+        report.add("grafana/provisioning/dashboards", "provisioning",
+                   "no file provider reading /var/lib/grafana/dashboards (where the compose file mounts grafana/dashboards)")
+
+
 def main(argv):
     args = argv[1:]
     if args and args[0] in ("-h", "--help"):
@@ -512,6 +570,8 @@ def main(argv):
     if selftest:
         return self_test(paths)
     report = lint_files(paths)
+    if not args:
+        lint_provisioning(report)
     for line in report.problems:
         print(line)
     if report.problems:
