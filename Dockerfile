@@ -28,7 +28,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# The context has no .git (.dockerignore): pass the revision for llm_probe_exporter_build_info,
+#   docker build --build-arg REVISION="$(git rev-parse --short=12 HEAD)" .
+ARG REVISION=unknown
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLM_PROBE_BUILD_TESTS=OFF \
+      -DLLM_PROBE_REVISION="${REVISION}" \
  && cmake --build /build --target llm_probe_exporter mock_upstream \
  && install -D -s -m 0755 /build/src/llm_probe_exporter /out/usr/local/bin/llm_probe_exporter \
  && install -D -s -m 0755 /build/tools/mock_upstream/mock_upstream /out/usr/local/bin/mock_upstream \

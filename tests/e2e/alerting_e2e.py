@@ -124,7 +124,8 @@ class Sink:
         self.thread.start()
 
     def stop(self):
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
         self.log_file.close()
 
@@ -542,8 +543,9 @@ scrape_configs:
         self.steps.append((5, t5, "primary and backup recover"))
         self.set_scenario("primary", {})
         self.set_scenario("backup", {})
-        self.expect(5, t5, auth, status="resolved", receiver="pager", timeout=30)
-        self.expect(5, t5, group_down, status="resolved", receiver="pager", timeout=30)
+        # Bounded by keep_firing_for: the rules may give it to any of these alerts.
+        self.expect(5, t5, auth, status="resolved", receiver="pager", timeout=self.keep_firing_s + 45)
+        self.expect(5, t5, group_down, status="resolved", receiver="pager", timeout=self.keep_firing_s + 45)
         self.expect(5, t5, primary_down, status="resolved", receiver="ticket",
                     timeout=self.keep_firing_s + 45)
 
