@@ -7,9 +7,14 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates
   prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
-  libcpp-httplib-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev python3)
+  libcpp-httplib-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev libcrypt-dev python3)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(prometheus prometheus-alertmanager curl python3-yaml)
+  packages+=(prometheus prometheus-alertmanager curl python3-yaml mmdebstrap)
+  # Hardening stages of scripts/test.sh: libFuzzer (clang + its runtime), wrk for the hostile
+  # scraper test. gcc's ASan/UBSan/TSan runtimes come with build-essential.
+  packages+=(clang libclang-rt-14-dev wrk)
+  # Operations tests: the status page in headless Chromium, bcrypt hashes from htpasswd.
+  packages+=(chromium apache2-utils)
 fi
 
 missing=()

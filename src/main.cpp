@@ -16,8 +16,10 @@ constexpr const char* kUsage = R"(usage: llm_probe_exporter [flags]
   --config.check                validate the configuration and exit
   --web.listen-address=ADDR     address to listen on (default: :9835)
   --web.telemetry-path=PATH     path of the metrics endpoint (default: /metrics)
+  --web.config.file=PATH        TLS and basic auth (exporter-toolkit format), read at start
   --log.level=LEVEL             debug, info, warn or error (default: info)
   --log.format=FORMAT           logfmt or json (default: logfmt)
+  --web.health-check            GET /-/healthy on --web.listen-address and exit 0 or 1
   --version                     print the version and exit
   --help                        show this help
 )";
@@ -26,9 +28,11 @@ struct Flags {
   std::map<std::string, std::string> values = {{"config.file", "config.yaml"},
                                                {"web.listen-address", ":9835"},
                                                {"web.telemetry-path", "/metrics"},
+                                               {"web.config.file", ""},
                                                {"log.level", "info"},
                                                {"log.format", "logfmt"}};
   bool check = false;
+  bool health_check = false;
   bool version = false;
   bool help = false;
 };
@@ -45,6 +49,7 @@ std::optional<Flags> ParseFlags(int argc, char** argv, std::string& error) {
     arg = arg.substr(2);
     if (arg == "config.check") { flags.check = true; continue; }
     if (arg == "version") { flags.version = true; continue; }
+    if (arg == "web.health-check") { flags.health_check = true; continue; }
     if (arg == "help" || arg == "h") { flags.help = true; continue; }
     const auto equals = arg.find('=');
     const std::string name = arg.substr(0, equals);
@@ -88,6 +93,7 @@ int main(int argc, char** argv) {
   if (!ParseLogFormat(flags->values.at("log.format"), format)) return Fail("unknown --log.format", 2);
   ConfigureLogging(level, format);
   const std::string& config_file = flags->values.at("config.file");
+  const std::string& web_config_file = flags->values.at("web.config.file");
 
   if (flags->check) {
     try {
@@ -95,6 +101,11 @@ int main(int argc, char** argv) {
       std::size_t probes = 0;
       for (const auto& target : config.targets) probes += target.probes.size();
       std::printf("%s: OK (%zu targets, %zu probes)\n", config_file.c_str(), config.targets.size(), probes);
+      if (!web_config_file.empty()) {
+        const WebConfig web = LoadWebConfigFile(web_config_file);
+        std::printf("%s: OK (%s, %zu basic auth users)\n", web_config_file.c_str(), web.tls ? "TLS" : "no TLS",
+                    web.basic_auth_users.size());
+      }
       return 0;
     } catch (const ConfigError& config_error) {
       return Fail(config_error.what());
@@ -103,6 +114,14 @@ int main(int argc, char** argv) {
 
   const auto listen = ParseListenAddress(flags->values.at("web.listen-address"));
   if (!listen) return Fail("malformed --web.listen-address (want host:port or :port)", 2);
+  if (flags->health_check) {
+    const std::string unhealthy = CheckHealth(*listen);
+    return unhealthy.empty() ? 0 : Fail(unhealthy);
+  }
+  const std::string& telemetry_path = flags->values.at("web.telemetry-path");
+  if (telemetry_path.size() < 2 || telemetry_path[0] != '/') {
+    return Fail("--web.telemetry-path must be a path such as /metrics", 2);
+  }
 
   // Signals are taken synchronously by sigwait below; threads started later inherit the mask.
   sigset_t signals;
@@ -113,7 +132,8 @@ int main(int argc, char** argv) {
 
   std::optional<Exporter> exporter;
   try {
-    exporter.emplace(ExporterOptions{config_file, *listen, flags->values.at("web.telemetry-path"), build, {}});
+    exporter.emplace(
+        ExporterOptions{config_file, *listen, telemetry_path, web_config_file, build, {}});
   } catch (const ConfigError& config_error) {
     return Fail(config_error.what());
   } catch (const std::exception& start_error) {

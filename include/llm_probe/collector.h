@@ -2,6 +2,8 @@
 // one consistent view and does no I/O beyond /proc for the process_* metrics.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -21,10 +23,15 @@ class Collector : public prometheus::Collectable {
  public:
   Collector(const SnapshotStore& store, BuildInfo build);
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // The same families written straight in the text exposition format: byte for byte
+  // RenderText(Collect()), without building the families first (the /metrics path; with 1,000
+  // probes several times faster and without the transient memory). Safe from several threads.
+  std::string CollectText() const;
 
  private:
   const SnapshotStore& store_;
   BuildInfo build_;
+  mutable std::atomic<std::size_t> last_text_size_{0};  // to reserve the next scrape's buffer
 };
 
 // The text exposition format of the families.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -109,6 +110,23 @@ EnvLookup ProcessEnvironment();
 // Throws ConfigError. `file_name` is used in messages and to resolve relative api_key_file paths.
 Config ParseConfig(std::string_view yaml_text, const std::string& file_name, const EnvLookup& env);
 Config LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+// Sharding (docs/scaling.md): `count` exporters share one config, each probing a disjoint part.
+// A target goes to the shard with the highest rendezvous score of its placement key, hashed
+// with FNV-1a: stable across runs, hosts and versions, and a change of `count` moves only the
+// targets that must move (about 1/count of them). The placement key is the target's name, or,
+// for a member of failover groups, the name of the first (by name) group of the connected groups
+// it belongs to: a group is never split, so llm_probe_group_* and the group alerts stay exact on
+// the shard that owns it. Returns the targets and groups of shard `index` (config order kept),
+// everything else unchanged. Throws std::invalid_argument unless 0 <= index < count.
+Config ShardConfig(const Config& config, int index, int count);
+// The shard of every target of `config`, by target name (what ShardConfig uses).
+std::map<std::string, int> ShardAssignment(const Config& config, int count);
+// 64-bit FNV-1a.
+std::uint64_t Fnv1a64(std::string_view text);
+// A --shard.index value: a number, or a StatefulSet pod name ending in -ORDINAL
+// ("llm-probe-exporter-2" -> 2), so a pod can pass its own name. Nullopt when neither.
+std::optional<int> ParseShardIndex(std::string_view text);
 
 // Prometheus-style duration: "500ms", "30s", "1m30s", "2h". Nullopt when malformed.
 std::optional<Duration> ParseDuration(std::string_view text);

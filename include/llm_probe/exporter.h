@@ -15,14 +15,16 @@ struct ExporterOptions {
   std::string config_file;
   ListenAddress listen{"0.0.0.0", 9835};
   std::string telemetry_path = "/metrics";
+  // --web.config.file: TLS and basic auth; read once at start (a change needs a restart).
+  std::string web_config_file;  // empty: plain HTTP, no auth
   BuildInfo build;
   EnvLookup env;  // default: the process environment
 };
 
 class Exporter {
  public:
-  // Loads the config (throws ConfigError) and binds the listen address (throws
-  // std::runtime_error); nothing runs yet.
+  // Loads the config and the web config (throws ConfigError) and binds the listen address
+  // (throws std::runtime_error); nothing runs yet.
   explicit Exporter(ExporterOptions options);
   ~Exporter();
   Exporter(const Exporter&) = delete;
@@ -31,7 +33,8 @@ class Exporter {
   int port() const;
   void Start();
   // Re-reads the config file. An unchanged file is a no-op; an invalid one keeps the running
-  // config. Returns an empty string on success, else the error. Safe from any thread.
+  // config. A new config is serving (on /metrics, the page and the API) when this returns.
+  // Returns an empty string on success, else the error. Safe from any thread.
   std::string Reload();
   // Stops scheduling, waits for in-flight probes (each within its timeout), stops serving.
   void Stop();

@@ -1,9 +1,11 @@
 // The HTTP surface (DESIGN.md §5) on cpp-httplib: /metrics, the status page, the JSON API,
-// on-demand probes, reload, liveness and readiness.
+// on-demand probes, reload, liveness and readiness; HTTPS and basic auth from the web config.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "llm_probe/collector.h"
@@ -19,6 +21,41 @@ struct ListenAddress {
 // "host:port", ":port" or "[v6]:port"; nullopt when malformed.
 std::optional<ListenAddress> ParseListenAddress(const std::string& text);
 
+// GETs /-/healthy on a local listen address (a wildcard host means loopback), as a container
+// health check without curl in the image. Plain HTTP only. Returns an empty string when healthy,
+// else why not.
+std::string CheckHealth(const ListenAddress& listen);
+
+// The web config file (--web.config.file), in the Prometheus exporter-toolkit format; the subset
+// supported is documented in docs/operations.md.
+enum class ClientAuthType {
+  kNoClientCert,
+  kRequestClientCert,           // asked for, neither required nor verified
+  kRequireAnyClientCert,        // required, not verified
+  kVerifyClientCertIfGiven,     // verified against client_ca_file when given
+  kRequireAndVerifyClientCert,  // required and verified against client_ca_file
+};
+enum class TlsVersion { kTls12, kTls13 };
+
+struct TlsServerConfig {
+  std::string cert_file;  // paths resolved against the web config file's directory
+  std::string key_file;
+  std::string client_ca_file;
+  ClientAuthType client_auth = ClientAuthType::kNoClientCert;
+  TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+};
+
+struct WebConfig {
+  std::optional<TlsServerConfig> tls;                   // none: plain HTTP
+  std::map<std::string, std::string> basic_auth_users;  // user -> bcrypt hash; none: no auth
+};
+
+// Strict, like the main config: every problem is a ConfigError with file:line:col. The
+// certificate, key and client CA files are loaded once to prove they work together.
+WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& file_name);
+WebConfig LoadWebConfigFile(const std::string& path);
+
 struct ServerOptions {
   ListenAddress listen{"0.0.0.0", 9835};
   std::string telemetry_path = "/metrics";
@@ -26,6 +63,7 @@ struct ServerOptions {
   std::function<std::string()> reload;
   // At most one on-demand run per probe in this many seconds.
   double on_demand_min_interval_seconds = 10;
+  WebConfig web;
 };
 
 class HttpServer {

@@ -421,7 +421,9 @@ class ConfigParser {
   std::string ParseRegex(const MappingEntry& entry) const {
     std::string pattern = Convert<std::string>(source_, entry.value, Quote(entry.key));
     try {
-      std::regex(pattern, std::regex::ECMAScript);
+      // The flags the probe matches with (src/protocol/probe.cpp): the breadth-first executor,
+      // which cannot run back-references, so they are refused here rather than at probe time.
+      std::regex(pattern, std::regex::ECMAScript | std::regex_constants::__polynomial);
     } catch (const std::regex_error& error) {
       source_.Fail(entry.value.mark, Quote(entry.key) + " " + Quote(pattern) +
                                          " is not a valid ECMAScript regex: " + error.what());

@@ -47,6 +47,7 @@ struct LiveProbe {
   ProbeSnapshot data;
   ProbeSchedule schedule;
   std::shared_ptr<DailyBudget> budget;
+  HttpRequest request;  // built once per config: the same every run
   bool in_flight = false;
 
   LiveProbe(HealthPolicy policy, ProbeSchedule probe_schedule)
@@ -167,6 +168,7 @@ struct ProbeRunner::Impl {
         probe->data.config = next;
         probe->data.target = &target;
         probe->data.probe = &probe_config;
+        probe->request = BuildProbeRequest(target, probe_config);
         probe->budget = budget;
         probe->index = next_probes.size();
         if (IsBilled(probe_config.type) && !next->pricing.count(probe_config.model)) {
@@ -222,17 +224,19 @@ struct ProbeRunner::Impl {
 
   void Launch(const std::shared_ptr<LiveProbe>& probe,
               std::shared_ptr<std::promise<std::optional<OnDemandResult>>> promise) {
-    HttpRequest request = BuildProbeRequest(*probe->data.target, *probe->data.probe);
     if (!promise) probe->in_flight = true;
-    auto on_done = [this, probe, promise, request](HttpExchange exchange) {
+    // Only an on-demand run hands the request back (debug output); a scheduled one copies it once.
+    std::optional<HttpRequest> sent;
+    if (promise) sent = probe->request;
+    auto on_done = [this, probe, promise, sent = std::move(sent)](HttpExchange exchange) mutable {
       const double now_unix = options.now_unix();
       ProbeResult result = InterpretExchange(*probe->data.target, *probe->data.probe, exchange, now_unix);
       if (!promise) probe->in_flight = false;
       Record(*probe, result, now_unix);
       Publish(*probe);
-      if (promise) promise->set_value(OnDemandResult{std::move(result), request, std::move(exchange)});
+      if (promise) promise->set_value(OnDemandResult{std::move(result), std::move(*sent), std::move(exchange)});
     };
-    client.Start(std::move(request), std::move(on_done));
+    client.Start(probe->request, std::move(on_done));
   }
 
   void Record(LiveProbe& probe, const ProbeResult& result, double now_unix) {

@@ -1,7 +1,10 @@
 #include "llm_probe/collector.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <map>
+#include <mutex>
 
 #include <prometheus/text_serializer.h>
 
@@ -12,30 +15,41 @@ namespace {
 
 using internal::FamilyWriter;
 using internal::LabelList;
+using internal::LabelSet;
 using prometheus::MetricType;
 
-LabelList ProbeLabels(const ProbeSnapshot& snapshot) {
-  return {{"target", snapshot.target->name},
-          {"probe", snapshot.probe->name},
-          {"model", snapshot.probe->model}};
-}
+// One consistent view of the store, with every probe's labels built once per scrape.
+struct Scrape {
+  StoreView view;
+  std::vector<LabelSet> labels;  // parallel to view.probes
 
-LabelList With(LabelList labels, const char* name, std::string value) {
-  labels.push_back({name, std::move(value)});
-  return labels;
+  explicit Scrape(StoreView store_view) : view(std::move(store_view)) {
+    labels.reserve(view.probes.size());
+    for (const auto& snapshot : view.probes) {
+      labels.emplace_back(LabelList{{"target", snapshot->target->name},
+                                    {"probe", snapshot->probe->name},
+                                    {"model", snapshot->probe->model}});
+    }
+  }
+};
+
+// Calls `write(snapshot, labels)` for every probe.
+template <typename Write>
+void ForEachProbe(const Scrape& scrape, Write write) {
+  for (std::size_t i = 0; i < scrape.view.probes.size(); ++i) write(*scrape.view.probes[i], scrape.labels[i]);
 }
 
 // Writes one gauge family with a sample for each probe where `value` yields one.
 template <typename ValueOf>
-void ProbeGauge(FamilyWriter& writer, const StoreView& view, const char* name, const char* help,
+void ProbeGauge(FamilyWriter& writer, const Scrape& scrape, const char* name, const char* help,
                 ValueOf value) {
   writer.Begin(name, help, MetricType::Gauge);
-  for (const auto& snapshot : view.probes) {
-    if (const std::optional<double> sample = value(*snapshot)) writer.Gauge(ProbeLabels(*snapshot), *sample);
-  }
+  ForEachProbe(scrape, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    if (const std::optional<double> sample = value(snapshot)) writer.Gauge(labels, *sample);
+  });
 }
 
-void WriteStateMetrics(FamilyWriter& writer, const StoreView& view) {
+void WriteStateMetrics(FamilyWriter& writer, const Scrape& view) {
   auto last = [](const ProbeSnapshot& s) { return s.last_result ? &*s.last_result : nullptr; };
 
   ProbeGauge(writer, view, "llm_probe_success", "Whether the last probe ended UP (1) or not (0).",
@@ -46,13 +60,12 @@ void WriteStateMetrics(FamilyWriter& writer, const StoreView& view) {
 
   writer.Begin("llm_probe_status", "Class of the last probe result, one-hot over every class.",
                MetricType::Gauge);
-  for (const auto& snapshot : view.probes) {
-    const LabelList labels = ProbeLabels(*snapshot);
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
     for (ResultClass result_class : AllResultClasses()) {
-      const bool current = last(*snapshot) && last(*snapshot)->result_class == result_class;
-      writer.Gauge(With(labels, "status", std::string(ResultClassName(result_class))), current ? 1 : 0);
+      const bool current = last(snapshot) && last(snapshot)->result_class == result_class;
+      writer.Gauge(labels, current ? 1 : 0, "status", ResultClassName(result_class));
     }
-  }
+  });
 
   ProbeGauge(writer, view, "llm_probe_healthy",
              "Thresholded health: 0 after failure_threshold consecutive failures, 1 again after "
@@ -84,52 +97,51 @@ void WriteStateMetrics(FamilyWriter& writer, const StoreView& view) {
 
   writer.Begin("llm_probe_http_duration_seconds", "Phases of the last probe's HTTP exchange.",
                MetricType::Gauge);
-  for (const auto& snapshot : view.probes) {
-    const ProbeResult* result = last(*snapshot);
-    if (!result) continue;
-    const LabelList labels = ProbeLabels(*snapshot);
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    const ProbeResult* result = last(snapshot);
+    if (!result) return;
     const PhaseTimings& phases = result->phases;
     for (const auto& [phase, seconds] : {std::pair{"resolve", phases.resolve},
                                          {"connect", phases.connect},
                                          {"tls", phases.tls},
                                          {"processing", phases.processing},
                                          {"transfer", phases.transfer}}) {
-      writer.Gauge(With(labels, "phase", phase), seconds);
+      writer.Gauge(labels, seconds, "phase", phase);
     }
-  }
+  });
 }
 
-void WriteCounters(FamilyWriter& writer, const StoreView& view) {
+void WriteCounters(FamilyWriter& writer, const Scrape& view) {
   writer.Begin("llm_probe_duration_seconds", "Duration of probe exchanges.", MetricType::Histogram);
-  for (const auto& snapshot : view.probes) writer.Histogram(ProbeLabels(*snapshot), snapshot->duration);
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    writer.Histogram(labels, snapshot.duration);
+  });
 
   writer.Begin("llm_probe_total", "Completed probes by result class.", MetricType::Counter);
-  for (const auto& snapshot : view.probes) {
-    const LabelList labels = ProbeLabels(*snapshot);
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
     for (ResultClass result_class : AllResultClasses()) {
-      writer.Counter(With(labels, "status", std::string(ResultClassName(result_class))),
-                     static_cast<double>(snapshot->health.count(result_class)));
+      writer.Counter(labels, static_cast<double>(snapshot.health.count(result_class)), "status",
+                     ResultClassName(result_class));
     }
-  }
+  });
 
   writer.Begin("llm_probe_skipped_total",
                "Scheduled probes not run: backoff (Retry-After) or budget (daily spend reached).",
                MetricType::Counter);
-  for (const auto& snapshot : view.probes) {
-    const LabelList labels = ProbeLabels(*snapshot);
-    writer.Counter(With(labels, "reason", "backoff"), static_cast<double>(snapshot->skipped_backoff));
-    writer.Counter(With(labels, "reason", "budget"), static_cast<double>(snapshot->skipped_budget));
-  }
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    writer.Counter(labels, static_cast<double>(snapshot.skipped_backoff), "reason", "backoff");
+    writer.Counter(labels, static_cast<double>(snapshot.skipped_budget), "reason", "budget");
+  });
 }
 
 bool IsStream(const ProbeSnapshot& snapshot) { return snapshot.probe->type == ProbeType::kStream; }
 
-void WriteLlmMetrics(FamilyWriter& writer, const StoreView& view) {
+void WriteLlmMetrics(FamilyWriter& writer, const Scrape& view) {
   writer.Begin("llm_probe_time_to_first_token_seconds",
                "Stream probes: request start to the first non-empty content.", MetricType::Histogram);
-  for (const auto& snapshot : view.probes) {
-    if (IsStream(*snapshot)) writer.Histogram(ProbeLabels(*snapshot), snapshot->time_to_first_token);
-  }
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    if (IsStream(snapshot)) writer.Histogram(labels, snapshot.time_to_first_token);
+  });
   ProbeGauge(writer, view, "llm_probe_last_time_to_first_token_seconds",
              "Stream probes: time to first token of the last probe.",
              [](const ProbeSnapshot& s) -> std::optional<double> {
@@ -143,18 +155,17 @@ void WriteLlmMetrics(FamilyWriter& writer, const StoreView& view) {
 
   writer.Begin("llm_probe_tokens_total", "Tokens the probes used, from the replies' usage objects.",
                MetricType::Counter);
-  for (const auto& snapshot : view.probes) {
-    if (!IsBilled(snapshot->probe->type)) continue;
-    const LabelList labels = ProbeLabels(*snapshot);
-    writer.Counter(With(labels, "kind", "prompt"), snapshot->tokens.prompt);
-    writer.Counter(With(labels, "kind", "completion"), snapshot->tokens.completion);
-    writer.Counter(With(labels, "kind", "reasoning"), snapshot->tokens.reasoning);
-  }
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    if (!IsBilled(snapshot.probe->type)) return;
+    writer.Counter(labels, snapshot.tokens.prompt, "kind", "prompt");
+    writer.Counter(labels, snapshot.tokens.completion, "kind", "completion");
+    writer.Counter(labels, snapshot.tokens.reasoning, "kind", "reasoning");
+  });
   writer.Begin("llm_probe_cost_usd_total", "Estimated spend of the probes in USD, from pricing.",
                MetricType::Counter);
-  for (const auto& snapshot : view.probes) {
-    if (IsBilled(snapshot->probe->type)) writer.Counter(ProbeLabels(*snapshot), snapshot->cost_usd);
-  }
+  ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+    if (IsBilled(snapshot.probe->type)) writer.Counter(labels, snapshot.cost_usd);
+  });
 
   using Field = std::optional<double> RateLimit::*;
   for (const auto& [name, help, field] :
@@ -164,19 +175,19 @@ void WriteLlmMetrics(FamilyWriter& writer, const StoreView& view) {
         std::tuple{"llm_probe_ratelimit_reset_seconds", "Seconds until the upstream's rate limit resets.",
                    Field{&RateLimit::reset_seconds}}}) {
     writer.Begin(name, help, MetricType::Gauge);
-    for (const auto& snapshot : view.probes) {
-      for (const RateLimit& limit : snapshot->rate_limits) {
-        if (limit.*field) writer.Gauge(With(ProbeLabels(*snapshot), "resource", limit.resource), *(limit.*field));
+    ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
+      for (const RateLimit& limit : snapshot.rate_limits) {
+        if (limit.*field) writer.Gauge(labels, *(limit.*field), "resource", limit.resource);
       }
-    }
+    });
   }
 
   writer.Begin("llm_probe_model_listed", "Each expect_models entry present in /models (1) or not (0).",
                MetricType::Gauge);
-  for (const auto& snapshot : view.probes) {
+  for (const auto& snapshot : view.view.probes) {
     if (!snapshot->last_result) continue;
     for (const auto& [model, present] : snapshot->last_result->expected_models) {
-      writer.Gauge({{"target", snapshot->target->name}, {"probe", snapshot->probe->name}, {"model", model}},
+      writer.Gauge(LabelSet({{"target", snapshot->target->name}, {"probe", snapshot->probe->name}, {"model", model}}),
                    present ? 1 : 0);
     }
   }
@@ -187,35 +198,38 @@ void WriteLlmMetrics(FamilyWriter& writer, const StoreView& view) {
              });
   writer.Begin("llm_probe_served_model_info", "The model that actually answered the last probe.",
                MetricType::Gauge);
-  for (const auto& snapshot : view.probes) {
+  for (const auto& snapshot : view.view.probes) {
     if (!snapshot->served_model) continue;
-    LabelList labels = With(ProbeLabels(*snapshot), "requested", snapshot->probe->model);
-    writer.Gauge(With(std::move(labels), "served", *snapshot->served_model), 1);
+    writer.Gauge(LabelSet({{"target", snapshot->target->name},
+                           {"probe", snapshot->probe->name},
+                           {"model", snapshot->probe->model},
+                           {"requested", snapshot->probe->model}}),
+                 1, "served", *snapshot->served_model);
   }
 
   std::map<std::string, double> earliest_expiry;
-  for (const auto& snapshot : view.probes) {
+  for (const auto& snapshot : view.view.probes) {
     if (!snapshot->tls_cert_expiry_unix) continue;
     auto [entry, inserted] = earliest_expiry.emplace(snapshot->target->name, *snapshot->tls_cert_expiry_unix);
     if (!inserted) entry->second = std::min(entry->second, *snapshot->tls_cert_expiry_unix);
   }
   writer.Begin("llm_probe_tls_cert_expiry_timestamp_seconds",
                "Earliest expiry (unix time) of the certificates a target presented.", MetricType::Gauge);
-  for (const auto& [target, expiry] : earliest_expiry) writer.Gauge({{"target", target}}, expiry);
+  for (const auto& [target, expiry] : earliest_expiry) writer.Gauge(LabelSet({{"target", target}}), expiry);
 }
 
 void WriteGroups(FamilyWriter& writer, const StoreView& view) {
   const std::vector<GroupHealth> groups = ComputeGroupHealth(view);
   writer.Begin("llm_probe_group_targets", "Targets in the failover group.", MetricType::Gauge);
-  for (const auto& group : groups) writer.Gauge({{"group", group.name}}, group.targets);
+  for (const auto& group : groups) writer.Gauge(LabelSet({{"group", group.name}}), group.targets);
   writer.Begin("llm_probe_group_healthy_targets",
                "Targets of the failover group whose every probe is healthy.", MetricType::Gauge);
-  for (const auto& group : groups) writer.Gauge({{"group", group.name}}, group.healthy_targets);
+  for (const auto& group : groups) writer.Gauge(LabelSet({{"group", group.name}}), group.healthy_targets);
   writer.Begin("llm_probe_group_member", "Membership of targets in failover groups (always 1).",
                MetricType::Gauge);
   if (view.config) {
     for (const auto& group : view.config->groups) {
-      for (const auto& target : group.targets) writer.Gauge({{"group", group.name}, {"target", target}}, 1);
+      for (const auto& target : group.targets) writer.Gauge(LabelSet({{"group", group.name}, {"target", target}}), 1);
     }
   }
 }
@@ -223,19 +237,19 @@ void WriteGroups(FamilyWriter& writer, const StoreView& view) {
 void WriteExporterMetrics(FamilyWriter& writer, const StoreView& view, const BuildInfo& build) {
   writer.Begin("llm_probe_exporter_build_info", "Version and revision of the exporter (always 1).",
                MetricType::Gauge);
-  writer.Gauge({{"version", build.version}, {"revision", build.revision}}, 1);
+  writer.Gauge(LabelSet({{"version", build.version}, {"revision", build.revision}}), 1);
   writer.Begin("llm_probe_exporter_config_last_reload_successful",
                "Whether the last configuration load succeeded.", MetricType::Gauge);
-  writer.Gauge({}, view.status.config_reload_successful ? 1 : 0);
+  writer.Gauge(LabelSet(), view.status.config_reload_successful ? 1 : 0);
   writer.Begin("llm_probe_exporter_config_last_reload_success_timestamp_seconds",
                "Unix time of the last successful configuration load.", MetricType::Gauge);
-  writer.Gauge({}, view.status.config_reload_success_unix);
+  writer.Gauge(LabelSet(), view.status.config_reload_success_unix);
   writer.Begin("llm_probe_exporter_probes_configured", "Probes in the running configuration.",
                MetricType::Gauge);
-  writer.Gauge({}, static_cast<double>(view.probes.size()));
+  writer.Gauge(LabelSet(), static_cast<double>(view.probes.size()));
   writer.Begin("llm_probe_exporter_schedule_lag_seconds", "How late probes start against their schedule.",
                MetricType::Histogram);
-  writer.Histogram({}, view.status.schedule_lag);
+  writer.Histogram(LabelSet(), view.status.schedule_lag);
 }
 
 LabelList ExternalLabels(const StoreView& view) {
@@ -246,22 +260,46 @@ LabelList ExternalLabels(const StoreView& view) {
   return labels;
 }
 
-}  // namespace
-
-Collector::Collector(const SnapshotStore& store, BuildInfo build) : store_(store), build_(std::move(build)) {}
-
-std::vector<prometheus::MetricFamily> Collector::Collect() const {
-  const StoreView view = store_.Read();
-  std::vector<prometheus::MetricFamily> families;
-  FamilyWriter writer(families, ExternalLabels(view));
-  WriteStateMetrics(writer, view);
-  WriteCounters(writer, view);
-  WriteLlmMetrics(writer, view);
-  WriteGroups(writer, view);
-  WriteExporterMetrics(writer, view, build_);
+void WriteAll(FamilyWriter& writer, const Scrape& scrape, const BuildInfo& build) {
+  WriteStateMetrics(writer, scrape);
+  WriteCounters(writer, scrape);
+  WriteLlmMetrics(writer, scrape);
+  WriteGroups(writer, scrape.view);
+  WriteExporterMetrics(writer, scrape.view, build);
   internal::WriteProcessMetrics(writer);
   writer.Finish();
+}
+
+}  // namespace
+
+Collector::Collector(const SnapshotStore& store, BuildInfo build) : store_(store), build_(std::move(build)) {
+  // A scrape of 1,000 probes builds ~6 MB of text, which the HTTP server copies and gzips, on
+  // whichever of its threads serves it. glibc's dynamic mmap threshold rises to the size of the
+  // first such buffer freed, after which every later one is carved from that thread's arena and
+  // kept there: each server thread ends up holding tens of MB (RSS 128 MB instead of 30 MB at
+  // 1,000 probes; docs/benchmarks.md). A fixed threshold keeps large buffers in mmap, returned to
+  // the system on free; small allocations are unaffected.
+  static std::once_flag tuned;
+  std::call_once(tuned, [] { mallopt(M_MMAP_THRESHOLD, 256 * 1024); });
+}
+
+std::vector<prometheus::MetricFamily> Collector::Collect() const {
+  const Scrape scrape(store_.Read());
+  std::vector<prometheus::MetricFamily> families;
+  FamilyWriter writer(families, ExternalLabels(scrape.view));
+  WriteAll(writer, scrape, build_);
   return families;
+}
+
+std::string Collector::CollectText() const {
+  const Scrape scrape(store_.Read());
+  std::string text;
+  // About 6 KiB per probe with the default buckets; one allocation for the usual case.
+  text.reserve(std::max(last_text_size_.load(std::memory_order_relaxed), std::size_t{64 * 1024}) + 4096);
+  FamilyWriter writer(text, ExternalLabels(scrape.view));
+  WriteAll(writer, scrape, build_);
+  last_text_size_.store(text.size(), std::memory_order_relaxed);
+  return text;
 }
 
 std::string RenderText(const std::vector<prometheus::MetricFamily>& families) {

@@ -92,6 +92,24 @@ void MeasureStream(const ReplyFacts& facts, ProbeResult& result) {
   if (streaming_seconds > 0 && tokens > 0) result.output_tokens_per_second = tokens / streaming_seconds;
 }
 
+// expect_content runs over at most the first 4 KiB of the reply, on libstdc++'s breadth-first
+// executor (__polynomial; the config loader compiles the pattern with the same flags, so a
+// back-reference, which it cannot run, is refused at load). The default depth-first executor
+// recurses once per character: a 3 MiB reply checked against ".+" overflowed the loop thread's
+// stack and killed the exporter (tests/faults, "huge-content"). The cut also bounds the time a
+// pattern can take on the loop thread; probe replies are a few tokens.
+constexpr std::size_t kMaxContentMatchedBytes = 4096;
+
+bool ContentMatches(const std::string& content, const std::string& pattern) {
+  const std::string_view head = std::string_view(content).substr(0, kMaxContentMatchedBytes);
+  try {
+    return std::regex_search(head.begin(), head.end(),
+                             std::regex(pattern, std::regex::ECMAScript | std::regex_constants::__polynomial));
+  } catch (const std::regex_error&) {
+    return false;  // only reachable for a config not made by the loader
+  }
+}
+
 void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFacts& facts,
            ProbeResult& result) {
   auto fail = [&result](ResultClass result_class, std::string detail) {
@@ -114,8 +132,7 @@ void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFact
                                            facts.finish_reason + ")"
                                      : "no content in the reply");
   }
-  if (!probe.expect_content.empty() &&
-      !std::regex_search(facts.content, std::regex(probe.expect_content))) {
+  if (!probe.expect_content.empty() && !ContentMatches(facts.content, probe.expect_content)) {
     return fail(ResultClass::kContentMismatch, "reply does not match expect_content");
   }
 }

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cmath>
 
 #include "views.h"
@@ -28,9 +29,10 @@ json ResultJson(const ProbeResult& result, const Redactor& redactor) {
               {"output_tokens_per_second", Optional(result.output_tokens_per_second)},
               {"served_model", result.served_model ? json(Excerpt(redactor, *result.served_model)) : json(nullptr)}};
   if (result.usage) {
-    out["usage"] = {{"prompt", result.usage->prompt},
-                    {"completion", result.usage->completion},
-                    {"reasoning", result.usage->reasoning}};
+    // Token counts are whole numbers; the engine keeps them as doubles only to add them up.
+    out["usage"] = {{"prompt", std::llround(result.usage->prompt)},
+                    {"completion", std::llround(result.usage->completion)},
+                    {"reasoning", std::llround(result.usage->reasoning)}};
   }
   return out;
 }
@@ -42,6 +44,8 @@ json ProbeJson(const ProbeSnapshot& snapshot, const Redactor& redactor) {
               {"type", ProbeTypeName(snapshot.probe->type)},
               {"provider", ProviderName(snapshot.target->provider)},
               {"model", snapshot.probe->model},
+              {"interval_seconds", std::chrono::duration<double>(snapshot.probe->interval).count()},
+              {"timeout_seconds", std::chrono::duration<double>(snapshot.probe->timeout).count()},
               {"healthy", health.healthy()},
               {"consecutive_failures", health.consecutive_failures()},
               {"consecutive_successes", health.consecutive_successes()},
@@ -57,6 +61,10 @@ json ProbeJson(const ProbeSnapshot& snapshot, const Redactor& redactor) {
 
 }  // namespace
 
+double NowUnix() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 // Upstream text, redacted, cut and without control characters. Invalid UTF-8 is replaced
 // when the document is serialised.
 std::string Excerpt(const Redactor& redactor, std::string_view text) {
@@ -69,7 +77,7 @@ std::string Excerpt(const Redactor& redactor, std::string_view text) {
   return out;
 }
 
-json TargetsDocument(const StoreView& view, const Redactor& redactor) {
+json TargetsDocument(const StoreView& view, const Redactor& redactor, double now_unix) {
   json probes = json::array();
   for (const auto& snapshot : view.probes) probes.push_back(ProbeJson(*snapshot, redactor));
   json groups = json::array();
@@ -79,9 +87,11 @@ json TargetsDocument(const StoreView& view, const Redactor& redactor) {
                       {"healthy_targets", group.healthy_targets},
                       {"healthy_members", group.healthy_members}});
   }
-  return {{"probes", std::move(probes)},
+  return {{"time", now_unix},
+          {"probes", std::move(probes)},
           {"groups", std::move(groups)},
           {"config", {{"reload_successful", view.status.config_reload_successful},
+                      {"last_reload_success", view.status.config_reload_success_unix},
                       {"last_error", redactor.Redact(view.status.config_error)}}}};
 }
 

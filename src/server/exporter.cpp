@@ -2,15 +2,22 @@
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "llm_probe/log.h"
 #include "llm_probe/runner.h"
+#include "views.h"
 
 namespace llm_probe {
 namespace {
 
-double NowUnix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+// The probe loop swaps a new config in on its next turn, within milliseconds; a stopped loop
+// never does, hence the bound.
+void WaitUntilServing(const SnapshotStore& store, const std::shared_ptr<const Config>& config) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (store.Read().config != config && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
 }
 
 }  // namespace
@@ -24,6 +31,7 @@ struct Exporter::Impl {
   std::mutex reload_mutex;
   std::string running_checksum;
   int port = 0;
+  bool serves_tls = false;
 
   explicit Impl(ExporterOptions exporter_options)
       : options(std::move(exporter_options)), collector(store, options.build), runner(store) {
@@ -39,11 +47,13 @@ Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::
   server_options.listen = impl_->options.listen;
   server_options.telemetry_path = impl_->options.telemetry_path;
   server_options.reload = [this] { return Reload(); };
+  if (!impl_->options.web_config_file.empty()) server_options.web = LoadWebConfigFile(impl_->options.web_config_file);
+  impl_->serves_tls = server_options.web.tls.has_value();
   impl_->server = std::make_unique<HttpServer>(server_options, impl_->store, impl_->collector, impl_->runner);
   impl_->port = impl_->server->Bind();
   impl_->store.UpdateStatus([](ExporterStatus& status) {
     status.config_reload_successful = true;
-    status.config_reload_success_unix = NowUnix();
+    status.config_reload_success_unix = internal::NowUnix();
   });
   impl_->runner.Apply(std::move(config));
 }
@@ -56,6 +66,7 @@ void Exporter::Start() {
   impl_->server->Start();
   Log(LogLevel::kInfo, "exporter", "listening",
       {{"address", impl_->options.listen.host + ":" + std::to_string(impl_->port)},
+       {"scheme", impl_->serves_tls ? "https" : "http"},
        {"config", impl_->options.config_file}});
 }
 
@@ -76,7 +87,7 @@ std::string Exporter::Reload() {
   const bool unchanged = config->checksum == impl_->running_checksum;
   impl_->store.UpdateStatus([](ExporterStatus& status) {
     status.config_reload_successful = true;
-    status.config_reload_success_unix = NowUnix();
+    status.config_reload_success_unix = internal::NowUnix();
     status.config_error.clear();
   });
   if (unchanged) {
@@ -85,7 +96,8 @@ std::string Exporter::Reload() {
   }
   SetLogSecrets(config->Secrets());
   impl_->running_checksum = config->checksum;
-  impl_->runner.Apply(std::move(config));
+  impl_->runner.Apply(config);
+  WaitUntilServing(impl_->store, config);
   Log(LogLevel::kInfo, "config", "configuration reloaded", {{"file", impl_->options.config_file}});
   return {};
 }

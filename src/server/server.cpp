@@ -8,7 +8,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "basic_auth.h"
 #include "llm_probe/log.h"
+#include "tls.h"
 #include "views.h"
 
 namespace llm_probe {
@@ -29,9 +31,36 @@ void SendError(httplib::Response& response, int status, const std::string& messa
   SendJson(response, {{"error", message}}, status);
 }
 
-Redactor RedactorFor(const StoreView& view) {
-  return Redactor(view.config ? view.config->Secrets() : std::vector<std::string>{});
+std::vector<std::string> SecretsOf(const StoreView& view) {
+  return view.config ? view.config->Secrets() : std::vector<std::string>{};
 }
+
+Redactor RedactorFor(const StoreView& view) { return Redactor(SecretsOf(view)); }
+
+const ProbeSnapshot* FindProbe(const StoreView& view, const std::string& target, const std::string& probe) {
+  for (const auto& snapshot : view.probes) {
+    if (snapshot->target->name == target && snapshot->probe->name == probe) return snapshot.get();
+  }
+  return nullptr;
+}
+
+std::unique_ptr<httplib::Server> MakeServer(const WebConfig& web) {
+  if (!web.tls) return std::make_unique<httplib::Server>();
+  std::string error;
+  auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
+    const auto failure = internal::ConfigureTls(context, *web.tls);
+    if (failure) error = failure->message;
+    return !failure;
+  });
+  // The web config loader has set up the same files once already; this fails only when they
+  // changed in between.
+  if (!server->is_valid()) throw std::runtime_error("cannot set up TLS: " + error);
+  return server;
+}
+
+// An on-demand run ends within its probe's timeout; the margin covers a probe loop busy with
+// other work. The wait is bounded all the same, so a stopping runner never holds a worker.
+constexpr std::chrono::seconds kOnDemandMargin{5};
 
 }  // namespace
 
@@ -50,12 +79,26 @@ std::optional<ListenAddress> ParseListenAddress(const std::string& text) {
   return ListenAddress{host, port};
 }
 
+std::string CheckHealth(const ListenAddress& listen) {
+  std::string host = listen.host;
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  httplib::Client client(host, listen.port);
+  client.set_connection_timeout(3, 0);
+  client.set_read_timeout(3, 0);
+  const auto response = client.Get("/-/healthy");
+  if (!response) return "no answer from " + host + ":" + std::to_string(listen.port) + ": " + httplib::to_string(response.error());
+  if (response->status != 200) return "/-/healthy answered " + std::to_string(response->status);
+  return {};
+}
+
 struct HttpServer::Impl {
   ServerOptions options;
   const SnapshotStore& store;
   const Collector& collector;
   ProbeRunner& runner;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<internal::BasicAuth> basic_auth;  // null: no basic_auth_users
   std::thread thread;
   int port = 0;
 
@@ -64,13 +107,32 @@ struct HttpServer::Impl {
 
   Impl(ServerOptions server_options, const SnapshotStore& snapshot_store, const Collector& metrics,
        ProbeRunner& probe_runner)
-      : options(std::move(server_options)), store(snapshot_store), collector(metrics), runner(probe_runner) {
-    // Slow or stuck clients must not hold worker threads for long.
-    server.set_read_timeout(10, 0);
-    server.set_write_timeout(10, 0);
-    server.set_keep_alive_timeout(5);
-    server.set_payload_max_length(64 * 1024);
-    server.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+      : options(std::move(server_options)),
+        store(snapshot_store),
+        collector(metrics),
+        runner(probe_runner),
+        server(MakeServer(options.web)) {
+    if (!options.web.basic_auth_users.empty()) {
+      basic_auth = std::make_unique<internal::BasicAuth>(options.web.basic_auth_users);
+    }
+    // Slow or stuck clients must not hold worker threads for long (this bounds the TLS
+    // handshake too).
+    server->set_read_timeout(10, 0);
+    server->set_write_timeout(10, 0);
+    server->set_keep_alive_timeout(5);
+    server->set_payload_max_length(64 * 1024);
+    // Before routing, so every path (unknown ones too) asks for credentials, and before a
+    // request body is read.
+    server->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+      if (!basic_auth || basic_auth->Allows(request.get_header_value("Authorization"))) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      response.status = 401;
+      response.set_header("WWW-Authenticate", "Basic realm=\"llm_probe_exporter\", charset=\"UTF-8\"");
+      response.set_content("Unauthorized\n", kText);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    server->set_logger([](const httplib::Request& request, const httplib::Response& response) {
       if (!LogEnabled(LogLevel::kDebug)) return;
       Log(LogLevel::kDebug, "http", "request",
           {{"method", request.method}, {"path", request.path}, {"status", std::to_string(response.status)}});
@@ -79,42 +141,51 @@ struct HttpServer::Impl {
   }
 
   void Routes() {
-    server.Get(options.telemetry_path, [this](const httplib::Request&, httplib::Response& response) {
-      response.set_content(RenderText(collector.Collect()), "text/plain; version=0.0.4; charset=utf-8");
+    server->Get(options.telemetry_path, [this](const httplib::Request&, httplib::Response& response) {
+      response.set_content(collector.CollectText(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    server.Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
+    server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
       response.set_content("Healthy\n", kText);
     });
-    server.Get("/-/ready", [this](const httplib::Request&, httplib::Response& response) {
+    server->Get("/-/ready", [this](const httplib::Request&, httplib::Response& response) {
       const bool ready = store.Read().config != nullptr;
       response.status = ready ? 200 : 503;
       response.set_content(ready ? "Ready\n" : "Not ready: no configuration loaded\n", kText);
     });
-    server.Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) {
+    server->Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) {
+      const auto running = store.Read().config;
       const std::string error = options.reload ? options.reload() : "reload is not available";
-      response.status = error.empty() ? 200 : 500;
-      response.set_content(error.empty() ? "Reloaded\n" : "Reload failed: " + error + "\n", kText);
+      if (!error.empty()) {
+        response.status = 500;
+        response.set_content("Reload failed; the running configuration stays: " +
+                                 RedactorFor(store.Read()).Redact(error) + "\n",
+                             kText);
+        return;
+      }
+      const bool unchanged = store.Read().config == running;
+      response.set_content(unchanged ? "Configuration unchanged\n" : "Configuration reloaded\n", kText);
     });
-    server.Get("/-/reload", [](const httplib::Request&, httplib::Response& response) {
+    server->Get("/-/reload", [](const httplib::Request&, httplib::Response& response) {
       response.status = 405;
       response.set_header("Allow", "POST");
       response.set_content("Use POST to reload the configuration.\n", kText);
     });
-    server.Get("/api/v1/targets", [this](const httplib::Request& request, httplib::Response& response) {
+    server->Get("/api/v1/targets", [this](const httplib::Request& request, httplib::Response& response) {
       const StoreView view = store.Read();
       if (request.has_param("group")) {
         const auto document = internal::GroupDocument(view, request.get_param_value("group"));
         if (!document) return SendError(response, 404, "no such group");
         return SendJson(response, *document);
       }
-      SendJson(response, internal::TargetsDocument(view, RedactorFor(view)));
+      SendJson(response, internal::TargetsDocument(view, RedactorFor(view), internal::NowUnix()));
     });
-    server.Get("/probe", [this](const httplib::Request& request, httplib::Response& response) {
+    server->Get("/probe", [this](const httplib::Request& request, httplib::Response& response) {
       OnDemand(request, response);
     });
-    server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
+    server->Get("/", [this](const httplib::Request&, httplib::Response& response) {
       const StoreView view = store.Read();
-      response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view))),
+      response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view), internal::NowUnix()),
+                                                options.telemetry_path),
                            "text/html; charset=utf-8");
     });
   }
@@ -123,6 +194,10 @@ struct HttpServer::Impl {
     const std::string target = request.get_param_value("target");
     const std::string probe = request.get_param_value("probe");
     if (target.empty() || probe.empty()) return SendError(response, 400, "target and probe are required");
+    const StoreView before = store.Read();
+    const ProbeSnapshot* configured = FindProbe(before, target, probe);
+    if (configured == nullptr) return SendError(response, 404, "no such target and probe");
+    const auto wait_limit = configured->probe->timeout + kOnDemandMargin;
     {
       std::lock_guard lock(on_demand_mutex);
       const auto now = Clock::now();
@@ -135,11 +210,20 @@ struct HttpServer::Impl {
       }
       last->second = now;
     }
-    const auto run = runner.RunNow(target, probe).get();
-    if (!run) return SendError(response, 404, "no such target and probe");
-    const StoreView view = store.Read();
+    auto pending = runner.RunNow(target, probe);
+    if (pending.wait_for(wait_limit) != std::future_status::ready) {
+      return SendError(response, 504, "the probe did not finish in time");
+    }
+    const auto run = pending.get();
+    if (!run) {
+      if (!FindProbe(store.Read(), target, probe)) return SendError(response, 404, "no such target and probe");
+      return SendError(response, 503, "the exporter is stopping");
+    }
+    // A reload may have come in while the probe ran: its keys are redacted too.
+    std::vector<std::string> secrets = SecretsOf(before);
+    for (auto& secret : SecretsOf(store.Read())) secrets.push_back(std::move(secret));
     SendJson(response, internal::OnDemandDocument(*run, request.get_param_value("debug") == "true",
-                                                  RedactorFor(view)));
+                                                  Redactor(std::move(secrets))));
   }
 };
 
@@ -152,8 +236,8 @@ HttpServer::~HttpServer() { Stop(); }
 int HttpServer::Bind() {
   const ListenAddress& listen = impl_->options.listen;
   if (listen.port == 0) {
-    impl_->port = impl_->server.bind_to_any_port(listen.host);
-  } else if (impl_->server.bind_to_port(listen.host, listen.port)) {
+    impl_->port = impl_->server->bind_to_any_port(listen.host);
+  } else if (impl_->server->bind_to_port(listen.host, listen.port)) {
     impl_->port = listen.port;
   } else {
     impl_->port = -1;
@@ -166,11 +250,11 @@ int HttpServer::Bind() {
 }
 
 void HttpServer::Start() {
-  impl_->thread = std::thread([impl = impl_.get()] { impl->server.listen_after_bind(); });
+  impl_->thread = std::thread([impl = impl_.get()] { impl->server->listen_after_bind(); });
 }
 
 void HttpServer::Stop() {
-  impl_->server.stop();
+  impl_->server->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

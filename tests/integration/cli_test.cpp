@@ -144,6 +144,21 @@ TEST(CliTest, SigtermLetsTheInFlightProbeFinishAndExitsZero) {
   EXPECT_THAT(logs, HasSubstr("probe finished")) << "the probe in flight at SIGTERM completes";
 }
 
+TEST(CliTest, HealthCheckFlagAsksTheRunningExporter) {
+  TempDir dir;
+  const std::string file = dir.Write("config.yaml",
+      "global: {interval: 1h}\ntargets:\n  - name: relay\n    base_url: http://127.0.0.1:1/v1\n"
+      "    probes: [{name: models, type: models}]\n");
+  const std::string port = std::to_string(testing::ClosedPort());
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --web.health-check --web.listen-address :" + port, &output), 1);
+  EXPECT_THAT(output, HasSubstr("no answer"));
+  Process exporter({"--config.file", file, "--web.listen-address", "127.0.0.1:" + port}, dir.path() + "/log.txt");
+  EXPECT_TRUE(testing::WaitFor([&] {
+    return RunCommand(kBinary + " --web.health-check --web.listen-address :" + port) == 0;
+  }));
+}
+
 TEST(CliTest, SighupReloadsAndABadFileKeepsTheRunningConfig) {
   mock_upstream::MockUpstream mock;
   mock.Start();

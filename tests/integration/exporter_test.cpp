@@ -231,11 +231,17 @@ TEST_F(ExporterTest, TheGroupApiListsHealthyMembersBestFirst) {
                 "  - {name: slow, base_url: \"" + mock_.BaseUrl("slow") + "\", probes: [{name: chat, type: chat, model: gpt-4o}]}\n"
                 "  - {name: down, base_url: \"" + mock_.BaseUrl("down") + "\", probes: [{name: chat, type: chat, model: gpt-4o}]}\n"
                 "  - {name: fast, base_url: \"" + mock_.BaseUrl("fast") + "\", probes: [{name: chat, type: chat, model: gpt-4o}]}\n");
-  nlohmann::json group;
+  // Ranking needs a result from every member: wait for each probe's second one.
   ASSERT_TRUE(WaitFor([&] {
-    group = nlohmann::json::parse(Get(exporter_->port(), "/api/v1/targets?group=chat-primary"));
-    return group["healthy_members"].size() == 2 && group["healthy_targets"] == 2;
-  })) << group.dump();
+    const std::string metrics = Metrics();
+    for (const char* target : {"slow", "down", "fast"}) {
+      const auto runs = SeriesValue(metrics, Series("llm_probe_total", target, "chat", "gpt-4o",
+                                                    std::string("status=\"") + (target == std::string("down") ? "AUTH_ERROR" : "UP") + "\""));
+      if (runs.value_or(0) < 2) return false;
+    }
+    return true;
+  })) << Metrics();
+  const auto group = nlohmann::json::parse(Get(exporter_->port(), "/api/v1/targets?group=chat-primary"));
   EXPECT_EQ(group["healthy_members"], nlohmann::json({"fast", "slow"}));
   EXPECT_EQ(group["targets"], 3);
   const std::string metrics = Metrics();

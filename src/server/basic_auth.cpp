@@ -1,0 +1,124 @@
+#include "basic_auth.h"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <stdexcept>
+
+namespace llm_probe::internal {
+namespace {
+
+constexpr std::size_t kBcryptHashLength = 60;
+constexpr std::size_t kMaxCachedVerdicts = 1024;
+
+int BcryptCost(std::string_view hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
+
+bool IsBcryptChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '/'; }
+
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                     reinterpret_cast<const unsigned char*>(text.data()),
+                                     static_cast<int>(text.size()));
+  if (length < 0) return std::nullopt;
+  // EVP_DecodeBlock decodes the '=' padding as zero bytes.
+  const auto padding = static_cast<std::size_t>(std::count(text.end() - 2, text.end(), '='));
+  out.resize(static_cast<std::size_t>(length) - padding);
+  return out;
+}
+
+std::optional<std::pair<std::string, std::string>> ParseBasicCredentials(std::string_view authorization) {
+  constexpr std::string_view kScheme = "basic ";
+  if (authorization.size() <= kScheme.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return std::nullopt;
+  }
+  const auto decoded = DecodeBase64(authorization.substr(kScheme.size()));
+  if (!decoded) return std::nullopt;
+  const auto colon = decoded->find(':');
+  // crypt() reads a C string: a NUL would cut the password short and let a prefix in.
+  if (colon == std::string::npos || decoded->find('\0') != std::string::npos) return std::nullopt;
+  return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
+}
+
+}  // namespace
+
+bool IsBcryptHash(std::string_view hash) {
+  if (hash.size() != kBcryptHashLength || hash[0] != '$' || hash[1] != '2' || hash[3] != '$' ||
+      hash[6] != '$') {
+    return false;
+  }
+  if (hash[2] != 'a' && hash[2] != 'b' && hash[2] != 'y') return false;
+  if (!std::isdigit(static_cast<unsigned char>(hash[4])) || !std::isdigit(static_cast<unsigned char>(hash[5]))) {
+    return false;
+  }
+  const int cost = BcryptCost(hash);
+  if (cost < 4 || cost > 31) return false;
+  return std::all_of(hash.begin() + 7, hash.end(), IsBcryptChar);
+}
+
+BasicAuth::BasicAuth(std::map<std::string, std::string> users)
+    : users_(std::move(users)), crypt_scratch_(std::make_unique<crypt_data>()) {
+  int highest_cost = 4;
+  for (const auto& [user, hash] : users_) highest_cost = std::max(highest_cost, BcryptCost(hash));
+  char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(highest_cost), nullptr, 0, setting, sizeof setting) ==
+          nullptr ||
+      RAND_bytes(cache_hmac_key_.data(), static_cast<int>(cache_hmac_key_.size())) != 1) {
+    throw std::runtime_error("cannot initialise basic auth: no random source");
+  }
+  decoy_setting_ = setting;
+}
+
+BasicAuth::~BasicAuth() = default;
+
+bool BasicAuth::Allows(std::string_view authorization) {
+  const auto credentials = ParseBasicCredentials(authorization);
+  return credentials && Verify(credentials->first, credentials->second);
+}
+
+std::string BasicAuth::CacheKey(const std::string& user, const std::string& password) const {
+  // The user's length first, so no other user/password split gives the same message.
+  const std::string message = std::to_string(user.size()) + ":" + user + password;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), cache_hmac_key_.data(), static_cast<int>(cache_hmac_key_.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+bool BasicAuth::Verify(const std::string& user, const std::string& password) {
+  const std::string key = CacheKey(user, password);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (const auto cached = verdicts_.find(key); cached != verdicts_.end()) return cached->second;
+  }
+  const auto found = users_.find(user);
+  const std::string& expected = found != users_.end() ? found->second : decoy_setting_;
+  bool allowed = false;
+  {
+    std::lock_guard lock(bcrypt_mutex_);
+    const char* computed = crypt_rn(password.c_str(), expected.c_str(), crypt_scratch_.get(),
+                                    static_cast<int>(sizeof(crypt_data)));
+    allowed = computed != nullptr && found != users_.end() && std::string_view(computed).size() == expected.size() &&
+              CRYPTO_memcmp(computed, expected.data(), expected.size()) == 0;
+  }
+  std::lock_guard lock(cache_mutex_);
+  if (verdicts_.emplace(key, allowed).second) {
+    verdict_order_.push_back(key);
+    if (verdict_order_.size() > kMaxCachedVerdicts) {
+      verdicts_.erase(verdict_order_.front());
+      verdict_order_.pop_front();
+    }
+  }
+  return allowed;
+}
+
+}  // namespace llm_probe::internal

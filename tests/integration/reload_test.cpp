@@ -1,0 +1,201 @@
+// POST /-/reload over loopback: each kind of broken file keeps the running config serving and
+// says why on /metrics, the status page and the API; a valid file swaps in at once, keeping the
+// history and counters of the probes that stay; an unchanged file is a no-op; scrapes go on
+// working while configs swap.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "llm_probe/exporter.h"
+#include "mock_upstream.h"
+#include "test_support.h"
+
+namespace llm_probe {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::Get;
+using testing::SeriesValue;
+using testing::TempDir;
+using testing::WaitFor;
+
+std::string HtmlEscaped(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '"' ? std::string("&quot;") : std::string(1, c);
+  return out;
+}
+
+const std::string kKeptTotal = "llm_probe_total{target=\"kept\",probe=\"models\",model=\"\",status=\"UP\"}";
+const std::string kReloadSuccessful = "llm_probe_exporter_config_last_reload_successful";
+
+class ReloadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mock_.Start();
+    ExporterOptions options;
+    options.config_file = Write(Config({Target("kept", "1s"), Target("removed", "1s")}));
+    options.listen = {"127.0.0.1", 0};
+    options.build = {"test", "test"};
+    options.env = [](const std::string& name) -> std::optional<std::string> {
+      if (name == "RELOAD_TEST_KEY") return std::string("sk-reload-test-0123456789");
+      return std::nullopt;
+    };
+    exporter_ = std::make_unique<Exporter>(options);
+    exporter_->Start();
+    ASSERT_TRUE(WaitFor([&] {
+      const std::string metrics = Metrics();
+      return SeriesValue(metrics, kKeptTotal).value_or(0) >= 1 &&
+             metrics.find("llm_probe_success{target=\"removed\"") != std::string::npos;
+    })) << Metrics();
+  }
+  void TearDown() override {
+    exporter_->Stop();
+    mock_.Stop();
+  }
+
+  std::string Target(const std::string& name, const std::string& interval,
+                     const std::string& key = "api_key_env: RELOAD_TEST_KEY") const {
+    return "  - name: " + name + "\n    base_url: " + mock_.BaseUrl("ok") + "\n    " + key +
+           "\n    probes: [{name: models, type: models, interval: " + interval + "}]\n";
+  }
+  static std::string Config(const std::vector<std::string>& targets, const std::string& global = "timeout: 500ms") {
+    std::string yaml = "global: {" + global + "}\ntargets:\n";
+    for (const auto& target : targets) yaml += target;
+    return yaml;
+  }
+  std::string Write(const std::string& yaml) { return dir_.Write("config.yaml", yaml); }
+
+  int port() const { return exporter_->port(); }
+  std::string Metrics() { return Get(port(), "/metrics"); }
+  nlohmann::json Api() { return nlohmann::json::parse(Get(port(), "/api/v1/targets")); }
+  httplib::Result PostReload() {
+    httplib::Client client("127.0.0.1", port());
+    client.set_read_timeout(30, 0);
+    return client.Post("/-/reload", "", "text/plain");
+  }
+
+  mock_upstream::MockUpstream mock_;
+  TempDir dir_;
+  std::unique_ptr<Exporter> exporter_;
+};
+
+TEST_F(ReloadTest, EachBrokenFileKeepsTheRunningConfigAndSaysWhyEverywhere) {
+  struct Broken {
+    std::string what;
+    std::string yaml;
+    std::string error;  // file:line:col: message
+  };
+  const std::string at = dir_.path() + "/config.yaml:";
+  const std::vector<Broken> broken = {
+      {"bad YAML", "targets: [\n", at + "2:1: invalid YAML"},
+      {"unknown key", Config({Target("kept", "1s")}, "intervall: 1s"), at + "1:10: unknown key \"intervall\""},
+      {"missing key variable", Config({Target("kept", "1s", "api_key_env: RELOAD_TEST_UNSET")}),
+       at + "5:18: environment variable RELOAD_TEST_UNSET (api_key_env of target \"kept\") is not set"},
+      {"duplicate target names", Config({Target("kept", "1s"), Target("kept", "2s")}),
+       at + "7:11: duplicate target name \"kept\""},
+      {"timeout not below interval", Config({Target("kept", "1s")}, "timeout: 1s"),
+       at + "6:14: timeout 1s is not below interval 1s"},
+      {"unreadable key file", Config({Target("kept", "1s", "api_key_file: /nonexistent/key")}),
+       at + "5:19: cannot read api_key_file \"/nonexistent/key\""},
+      {"unknown group member", "groups: [{name: pair, targets: [kept, ghost]}]\n" + Config({Target("kept", "1s")}),
+       at + "1:39: unknown target \"ghost\" in group \"pair\""},
+  };
+  for (const Broken& file : broken) {
+    SCOPED_TRACE(file.what);
+    const double kept_before = SeriesValue(Metrics(), kKeptTotal).value_or(0);
+    Write(file.yaml);
+    const auto reply = PostReload();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 500);
+    EXPECT_THAT(reply->body, HasSubstr(file.error));
+
+    const std::string metrics = Metrics();
+    EXPECT_EQ(SeriesValue(metrics, kReloadSuccessful), 0.0);
+    EXPECT_THAT(metrics, HasSubstr("llm_probe_success{target=\"removed\""));
+    const nlohmann::json api = Api();
+    EXPECT_EQ(api["config"]["reload_successful"], false);
+    EXPECT_THAT(api["config"]["last_error"].get<std::string>(), HasSubstr(file.error));
+    EXPECT_EQ(api["probes"].size(), 2u);
+    const std::string page = Get(port(), "/");
+    EXPECT_THAT(page, HasSubstr("The last configuration reload failed"));
+    EXPECT_THAT(page, HasSubstr(HtmlEscaped(file.error)));
+    // The old config goes on probing.
+    EXPECT_TRUE(WaitFor([&] { return SeriesValue(Metrics(), kKeptTotal).value_or(0) > kept_before; }));
+  }
+}
+
+TEST_F(ReloadTest, AValidFileSwapsAtOnceAndKeptProbesKeepTheirCounters) {
+  Write("targets: [\n");
+  ASSERT_EQ(PostReload()->status, 500);
+  // Two results at least, so a counter reset to 0 and counted up once would show.
+  ASSERT_TRUE(WaitFor([&] { return SeriesValue(Metrics(), kKeptTotal).value_or(0) >= 2; }));
+  const double kept_before = SeriesValue(Metrics(), kKeptTotal).value_or(0);
+  const std::size_t kept_history = Api()["probes"][0]["history"].size();
+
+  // "added" runs once an hour: only a reload starting it at once makes it report soon.
+  Write(Config({Target("kept", "1s"), Target("added", "1h")}));
+  const auto reply = PostReload();
+  ASSERT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "Configuration reloaded\n");
+
+  // The swap is complete when the reload answers.
+  const std::string metrics = Metrics();
+  EXPECT_EQ(SeriesValue(metrics, kReloadSuccessful), 1.0);
+  EXPECT_THAT(metrics, Not(HasSubstr("target=\"removed\"")));
+  EXPECT_THAT(metrics, HasSubstr("llm_probe_total{target=\"added\",probe=\"models\",model=\"\",status=\"UP\"}"));
+  EXPECT_GE(SeriesValue(metrics, kKeptTotal).value_or(0), kept_before) << "kept probes keep their counters";
+  const nlohmann::json api = Api();
+  EXPECT_EQ(api["config"]["reload_successful"], true);
+  EXPECT_EQ(api["config"]["last_error"], "");
+  EXPECT_GE(api["probes"][0]["history"].size(), kept_history) << "kept probes keep their history";
+  EXPECT_THAT(Get(port(), "/"), Not(HasSubstr("reload failed")));
+
+  EXPECT_TRUE(WaitFor([&] {
+    return SeriesValue(Metrics(), "llm_probe_success{target=\"added\",probe=\"models\",model=\"\"}").has_value();
+  }, std::chrono::seconds(5))) << "a probe added by a reload runs at once";
+  EXPECT_TRUE(WaitFor([&] { return SeriesValue(Metrics(), kKeptTotal).value_or(0) > kept_before; }));
+}
+
+TEST_F(ReloadTest, AnUnchangedFileIsANoOpAndGetIsNotAllowed) {
+  const auto reply = PostReload();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, "Configuration unchanged\n");
+
+  httplib::Client client("127.0.0.1", port());
+  const auto get = client.Get("/-/reload");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 405);
+  EXPECT_EQ(get->get_header_value("Allow"), "POST");
+}
+
+TEST_F(ReloadTest, ScrapesKeepWorkingWhileConfigsSwap) {
+  std::atomic<bool> reloading{true};
+  std::atomic<int> scrapes{0};
+  std::atomic<int> bad_scrapes{0};
+  std::thread scraper([&] {
+    httplib::Client client("127.0.0.1", port());
+    while (reloading) {
+      const auto response = client.Get("/metrics");
+      ++scrapes;
+      // The probe that every config keeps is there in every scrape, whatever the swap is doing.
+      if (!response || response->status != 200 || !SeriesValue(response->body, kKeptTotal)) ++bad_scrapes;
+    }
+  });
+  for (int i = 0; i < 20; ++i) {
+    Write(Config({Target("kept", "1s"), Target(i % 2 ? "odd" : "even", "1s")}));
+    const auto reply = PostReload();
+    EXPECT_TRUE(reply && reply->status == 200) << (reply ? reply->body : "no reply");
+  }
+  reloading = false;
+  scraper.join();
+  EXPECT_GT(scrapes, 20);
+  EXPECT_EQ(bad_scrapes, 0) << "of " << scrapes << " scrapes";
+}
+
+}  // namespace
+}  // namespace llm_probe
