@@ -118,8 +118,8 @@ TEST_F(StatusPageTest, ShowsEveryProbeWithStateClassAvailabilityLatencyErrorAndH
 TEST_F(StatusPageTest, AFailureOutlivesALongHealthyRunInItsOwnRing) {
   // Four UP results after the failure push it out of the history window of 3.
   ASSERT_TRUE(WaitFor([&] {
-    const auto probe = Probe("recovering");
-    return probe["consecutive_successes"].get<int>() >= 4;
+    const auto probe = Probe("recovering");  // null until the runner has applied the config
+    return probe.is_object() && probe["consecutive_successes"].get<int>() >= 4;
   }));
   const auto probe = Probe("recovering");
   for (const auto& entry : probe["history"]) EXPECT_EQ(entry["status"], "UP");
