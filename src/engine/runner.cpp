@@ -284,12 +284,18 @@ ProbeRunner::ProbeRunner(SnapshotStore& store, RunnerOptions options)
 ProbeRunner::~ProbeRunner() { Stop(); }
 
 void ProbeRunner::Apply(std::shared_ptr<const Config> config) {
+  if (!impl_->thread.joinable()) {
+    // The first config is applied here, before the loop thread exists (its start orders this
+    // before everything the loop does), so every probe is in the store when Apply returns: a
+    // scrape right after start shows all pre-created series instead of none (found by the
+    // ASan run of ExporterTest.EveryStatusAndTotalSeriesExistsBeforeTheFirstResult).
+    impl_->ApplyConfig(std::move(config));
+    impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
+    return;
+  }
   {
     std::lock_guard lock(impl_->commands_mutex);
     impl_->pending_config = std::move(config);
-  }
-  if (!impl_->thread.joinable()) {
-    impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
   }
   impl_->client.Wakeup();
 }

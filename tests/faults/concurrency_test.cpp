@@ -103,6 +103,11 @@ TEST(ConcurrencyTest, ScrapesOfEveryPageDuringReloads) {
   exporter.Start();
   const int port = exporter.port();
   ASSERT_TRUE(WaitFor([&] { return mock.RequestCount("up") >= 6; }));
+  // One request of each kind from this thread first: cpp-httplib (a prebuilt library, not
+  // instrumented) builds function-local statics on first use, published in a way TSan cannot
+  // see; created before the threads below start, they are ordered by the thread creation.
+  Get(port, "/metrics");
+  httplib::Client("127.0.0.1", port).Post("/-/reload");
 
   std::atomic<int> reloads{0};
   std::atomic<bool> running{true};

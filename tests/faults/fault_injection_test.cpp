@@ -238,8 +238,8 @@ TEST_F(FaultInjectionTest, ExporterKeepsServingAndMemoryStaysBounded) {
   int status = 0;
   EXPECT_EQ(Get(port, "/-/healthy", &status), "Healthy\n");
 
-  // Generous bounds: they catch a leak per round or a fault held whole in memory (100 MB,
-  // 1 GiB), not allocator noise. ASan's quarantine keeps up to 256 MiB of freed memory.
+  // Generous bounds: they catch a leak per round or a fault held whole in memory (a 100 MB
+  // body, a 256 MiB bomb), not allocator noise. ASan's quarantine keeps up to 256 MiB freed.
   const long growth_kib = rss_after_sixth_round - rss_after_second_round;
   const long peak_bound_kib = faults::kSanitized ? 1024 * 1024 : 256 * 1024;
   std::printf("MEMORY rss at start %ld KiB, after round 2: %ld KiB, after round 6: %ld KiB, growth %ld KiB, "
