@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "llm_probe/http.h"
 #include "llm_probe/upstream_headers.h"
@@ -175,9 +176,28 @@ std::optional<double> EarliestCertificateExpiry(CURL* handle) {
 
 }  // namespace
 
+// Easy handles are kept for reuse: creating and freeing one per probe (with its 16 KiB receive
+// buffer) was a tenth of the probe loop's CPU. Reuse never carries a connection or a TLS session
+// over: every transfer sets FRESH_CONNECT, FORBID_REUSE and no session-ID cache.
+constexpr std::size_t kMaxIdleHandles = 64;
+
 struct HttpClient::Impl {
   CURLM* multi = nullptr;
   std::map<CURL*, std::unique_ptr<Transfer>> transfers;
+  std::vector<CURL*> idle;  // reset handles, ready for the next transfer
+
+  CURL* TakeHandle() {
+    if (idle.empty()) return curl_easy_init();
+    CURL* handle = idle.back();
+    idle.pop_back();
+    return handle;
+  }
+
+  void ReturnHandle(CURL* handle) {
+    if (idle.size() >= kMaxIdleHandles) return curl_easy_cleanup(handle);
+    curl_easy_reset(handle);
+    idle.push_back(handle);
+  }
 
   void Finish(CURL* handle, CURLcode code) {
     auto node = transfers.extract(handle);
@@ -198,7 +218,7 @@ struct HttpClient::Impl {
                                                               : curl_easy_strerror(code));
     }
     curl_multi_remove_handle(multi, handle);
-    curl_easy_cleanup(handle);
+    ReturnHandle(handle);
     curl_slist_free_all(transfer.header_list);
     transfer.on_done(std::move(exchange));
   }
@@ -215,6 +235,7 @@ HttpClient::~HttpClient() {
     curl_easy_cleanup(handle);
     curl_slist_free_all(transfer->header_list);
   }
+  for (CURL* handle : impl_->idle) curl_easy_cleanup(handle);
   curl_multi_cleanup(impl_->multi);
 }
 
@@ -226,7 +247,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   if (transfer->request.follow_redirects) transfer->host = HostOf(transfer->request.url);
   const HttpRequest& req = transfer->request;
 
-  CURL* handle = curl_easy_init();
+  CURL* handle = impl_->TakeHandle();
   curl_easy_setopt(handle, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer->error_buffer);
@@ -235,6 +256,8 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   // Every probe measures a whole exchange, connection set-up included, as a new client sees it.
   curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
+  // Nor a resumed TLS session from an earlier transfer on this (reused) handle: a full handshake.
+  curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   // What the OpenAI and Anthropic SDKs ask for. Not br or zstd: on replies of a few hundred
   // bytes they save nothing and cost the upstream time that would count as probe latency
   // (brotli at its default quality: about 1.5 ms per reply on the mock; docs/benchmarks.md).
