@@ -19,6 +19,9 @@ constexpr const char* kUsage = R"(usage: llm_probe_exporter [flags]
   --web.config.file=PATH        TLS and basic auth (exporter-toolkit format), read at start
   --log.level=LEVEL             debug, info, warn or error (default: info)
   --log.format=FORMAT           logfmt or json (default: logfmt)
+  --shard.count=N               split the targets of the config across N exporters (default: 1)
+  --shard.index=K               probe only shard K, 0 <= K < N: a number or a name ending in -K,
+                                such as a StatefulSet pod's (default: 0)
   --web.health-check            GET /-/healthy on --web.listen-address and exit 0 or 1
   --version                     print the version and exit
   --help                        show this help
@@ -30,7 +33,9 @@ struct Flags {
                                                {"web.telemetry-path", "/metrics"},
                                                {"web.config.file", ""},
                                                {"log.level", "info"},
-                                               {"log.format", "logfmt"}};
+                                               {"log.format", "logfmt"},
+                                               {"shard.index", "0"},
+                                               {"shard.count", "1"}};
   bool check = false;
   bool health_check = false;
   bool version = false;
@@ -74,6 +79,31 @@ int Fail(const std::string& message, int code = 1) {
   return code;
 }
 
+struct Shard {
+  int index = 0;
+  int count = 1;
+};
+
+std::optional<Shard> ParseShard(const Flags& flags, std::string& error) {
+  const std::string& count_text = flags.values.at("shard.count");
+  const std::string& index_text = flags.values.at("shard.index");
+  Shard shard;
+  const auto count = llm_probe::ParseShardIndex(count_text);
+  if (!count || *count < 1 || count_text.find('-') != std::string::npos) {
+    error = "--shard.count must be a whole number of at least 1, got \"" + count_text + "\"";
+    return std::nullopt;
+  }
+  shard.count = *count;
+  const auto index = llm_probe::ParseShardIndex(index_text);
+  if (!index || *index >= shard.count) {
+    error = "--shard.index must be a number (or a name ending in -NUMBER) below --shard.count=" +
+            std::to_string(shard.count) + ", got \"" + index_text + "\"";
+    return std::nullopt;
+  }
+  shard.index = *index;
+  return shard;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -94,13 +124,19 @@ int main(int argc, char** argv) {
   ConfigureLogging(level, format);
   const std::string& config_file = flags->values.at("config.file");
   const std::string& web_config_file = flags->values.at("web.config.file");
+  const auto shard = ParseShard(*flags, error);
+  if (!shard) return Fail(error, 2);
 
   if (flags->check) {
     try {
-      const Config config = LoadConfigFile(config_file, ProcessEnvironment());
+      const Config config = ShardConfig(LoadConfigFile(config_file, ProcessEnvironment()), shard->index, shard->count);
       std::size_t probes = 0;
       for (const auto& target : config.targets) probes += target.probes.size();
-      std::printf("%s: OK (%zu targets, %zu probes)\n", config_file.c_str(), config.targets.size(), probes);
+      const std::string of_shard = shard->count == 1 ? std::string()
+                                                     : ", shard " + std::to_string(shard->index) + " of " +
+                                                           std::to_string(shard->count);
+      std::printf("%s: OK (%zu targets, %zu probes%s)\n", config_file.c_str(), config.targets.size(), probes,
+                  of_shard.c_str());
       if (!web_config_file.empty()) {
         const WebConfig web = LoadWebConfigFile(web_config_file);
         std::printf("%s: OK (%s, %zu basic auth users)\n", web_config_file.c_str(), web.tls ? "TLS" : "no TLS",
@@ -133,7 +169,7 @@ int main(int argc, char** argv) {
   std::optional<Exporter> exporter;
   try {
     exporter.emplace(
-        ExporterOptions{config_file, *listen, telemetry_path, web_config_file, build, {}});
+        ExporterOptions{config_file, *listen, telemetry_path, web_config_file, build, {}, shard->index, shard->count});
   } catch (const ConfigError& config_error) {
     return Fail(config_error.what());
   } catch (const std::exception& start_error) {

@@ -19,6 +19,10 @@ struct ExporterOptions {
   std::string web_config_file;  // empty: plain HTTP, no auth
   BuildInfo build;
   EnvLookup env;  // default: the process environment
+  // --shard.index / --shard.count: probe only this shard's part of the config (ShardConfig),
+  // at start and on every reload.
+  int shard_index = 0;
+  int shard_count = 1;
 };
 
 class Exporter {

@@ -37,10 +37,17 @@ struct Exporter::Impl {
       : options(std::move(exporter_options)), collector(store, options.build), runner(store) {
     if (!options.env) options.env = ProcessEnvironment();
   }
+
+  // The checksum stays the whole file's, so an edit that changes only other shards' targets is
+  // still a reload here (a cheap one: this shard's probes keep their state).
+  std::shared_ptr<const Config> LoadShard() const {
+    return std::make_shared<const Config>(
+        ShardConfig(LoadConfigFile(options.config_file, options.env), options.shard_index, options.shard_count));
+  }
 };
 
 Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  auto config = std::make_shared<const Config>(LoadConfigFile(impl_->options.config_file, impl_->options.env));
+  auto config = impl_->LoadShard();
   SetLogSecrets(config->Secrets());
   impl_->running_checksum = config->checksum;
   ServerOptions server_options;
@@ -74,7 +81,7 @@ std::string Exporter::Reload() {
   std::lock_guard lock(impl_->reload_mutex);
   std::shared_ptr<const Config> config;
   try {
-    config = std::make_shared<const Config>(LoadConfigFile(impl_->options.config_file, impl_->options.env));
+    config = impl_->LoadShard();
   } catch (const ConfigError& error) {
     const std::string message = error.what();
     impl_->store.UpdateStatus([&message](ExporterStatus& status) {

@@ -5,6 +5,9 @@
 #include <sys/wait.h>
 
 #include <fstream>
+#include <map>
+#include <memory>
+#include <set>
 
 #include "mock_upstream.h"
 #include "test_support.h"
@@ -188,6 +191,71 @@ TEST(CliTest, SighupReloadsAndABadFileKeepsTheRunningConfig) {
   EXPECT_THAT(ReadFile(log), HasSubstr("reload failed"));
   exporter.Signal(SIGTERM);
   EXPECT_EQ(exporter.Wait(), 0);
+}
+
+// Three running exporters on one config: every target's series are on exactly one of them, and
+// the probe counts add up to the config's (what users sum across replicas).
+TEST(CliTest, ShardFlagsPartitionTheTargetsAcrossRunningExporters) {
+  TempDir dir;
+  std::string yaml = "global: {interval: 1h}\ntargets:\n";
+  constexpr int kTargets = 30;
+  for (int t = 0; t < kTargets; ++t) {
+    yaml += "  - name: t" + std::to_string(t) + "\n    base_url: http://127.0.0.1:1/v1\n" +
+            "    probes: [{name: models, type: models}]\n";
+  }
+  yaml += "groups:\n  - name: pair\n    targets: [t3, t17]\n";
+  const std::string file = dir.Write("config.yaml", yaml);
+  constexpr int kShards = 3;
+  std::vector<int> ports;
+  std::vector<std::unique_ptr<Process>> shards;
+  for (int k = 0; k < kShards; ++k) {
+    ports.push_back(testing::ClosedPort());
+    // The StatefulSet form of the index: the pod's own name.
+    shards.push_back(std::make_unique<Process>(
+        std::vector<std::string>{"--config.file", file, "--web.listen-address", "127.0.0.1:" + std::to_string(ports[k]),
+                                 "--shard.count=3", "--shard.index=llm-probe-exporter-" + std::to_string(k)},
+        dir.path() + "/log" + std::to_string(k) + ".txt"));
+  }
+  std::map<std::string, int> shard_of;
+  double probes_configured = 0;
+  std::set<int> shards_with_group;
+  for (int k = 0; k < kShards; ++k) {
+    std::string text;
+    ASSERT_TRUE(testing::WaitFor([&] {
+      text = testing::Get(ports[k], "/metrics");
+      return text.find("llm_probe_exporter_probes_configured") != std::string::npos;
+    })) << ReadFile(dir.path() + "/log" + std::to_string(k) + ".txt");
+    probes_configured += testing::SeriesValue(text, "llm_probe_exporter_probes_configured").value_or(-1000);
+    for (int t = 0; t < kTargets; ++t) {
+      const std::string target = "t" + std::to_string(t);
+      if (text.find("target=\"" + target + "\"") == std::string::npos) {
+        continue;
+      }
+      EXPECT_FALSE(shard_of.count(target)) << target << " is on shards " << shard_of[target] << " and " << k;
+      shard_of[target] = k;
+    }
+    if (text.find("llm_probe_group_targets{group=\"pair\"}") != std::string::npos) shards_with_group.insert(k);
+  }
+  EXPECT_EQ(shard_of.size(), static_cast<std::size_t>(kTargets)) << "every target on some shard";
+  EXPECT_EQ(probes_configured, kTargets);
+  EXPECT_EQ(shards_with_group.size(), 1u);
+  EXPECT_EQ(shard_of["t3"], shard_of["t17"]) << "a failover group is never split";
+  std::set<int> used;
+  for (const auto& [target, k] : shard_of) used.insert(k);
+  EXPECT_EQ(used.size(), static_cast<std::size_t>(kShards)) << "30 targets over 3 shards leave none empty";
+}
+
+TEST(CliTest, BadShardFlagsAreClearErrors) {
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=3 --shard.index=3", &output), 2);
+  EXPECT_THAT(output, HasSubstr("--shard.index must be a number"));
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=0", &output), 2);
+  EXPECT_THAT(output, HasSubstr("--shard.count must be a whole number"));
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=pod-2", &output), 2);
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=2 --shard.index=pod", &output), 2);
+  EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=2 --shard.index=web-1 --config.file " +
+                           LLM_PROBE_SOURCE_DIR + "/deploy/demo/config.yaml", &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("shard 1 of 2"));
 }
 
 }  // namespace
