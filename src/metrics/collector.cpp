@@ -292,14 +292,19 @@ std::vector<prometheus::MetricFamily> Collector::Collect() const {
 }
 
 std::string Collector::CollectText() const {
-  const Scrape scrape(store_.Read());
   std::string text;
+  CollectText(text);
+  return text;
+}
+
+void Collector::CollectText(std::string& text) const {
+  const Scrape scrape(store_.Read());
+  text.clear();
   // About 6 KiB per probe with the default buckets; one allocation for the usual case.
   text.reserve(std::max(last_text_size_.load(std::memory_order_relaxed), std::size_t{64 * 1024}) + 4096);
   FamilyWriter writer(text, ExternalLabels(scrape.view));
   WriteAll(writer, scrape, build_);
   last_text_size_.store(text.size(), std::memory_order_relaxed);
-  return text;
 }
 
 std::string RenderText(const std::vector<prometheus::MetricFamily>& families) {

@@ -273,6 +273,22 @@ TEST_F(ExporterTest, MetricsPassPromtoolCheck) {
   EXPECT_EQ(testing::RunCommand("promtool check metrics < " + file, &output), 0) << output;
   EXPECT_EQ(output, "") << "promtool lint findings";
   EXPECT_NE(Metrics().find("region=\"test\""), std::string::npos);
+
+  // As Prometheus scrapes: gzip once (not twice), and the same exposition inside.
+  const std::string url = "http://127.0.0.1:" + std::to_string(exporter_->port()) + "/metrics";
+  EXPECT_EQ(testing::RunCommand("curl -sS -D " + dir.path() + "/headers.txt -H 'Accept-Encoding: gzip' " + url +
+                                    " -o " + dir.path() + "/metrics.gz && gunzip -c " + dir.path() +
+                                    "/metrics.gz | promtool check metrics",
+                                &output),
+            0)
+      << output;
+  EXPECT_EQ(output, "") << "promtool lint findings";
+  std::string headers;
+  testing::RunCommand("tr -d '\\r' < " + dir.path() + "/headers.txt", &headers);
+  EXPECT_THAT(headers, ::testing::HasSubstr("Content-Encoding: gzip\n"));
+  EXPECT_THAT(headers, ::testing::HasSubstr("Content-Type: text/plain; version=0.0.4; charset=utf-8\n"));
+  EXPECT_EQ(testing::RunCommand("gunzip -c " + dir.path() + "/metrics.gz | grep -c '^llm_probe_healthy{'", &output), 0);
+  EXPECT_EQ(output, "5\n");
 }
 
 TEST_F(ExporterTest, TheApiKeyAppearsNowhereButInTheUpstreamRequest) {

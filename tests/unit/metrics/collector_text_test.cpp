@@ -112,6 +112,10 @@ TEST_P(CollectorTextTest, SameBytesAsTheTextSerializer) {
             std::string::npos);
   // A second render reuses the size estimate and still gives the same text.
   EXPECT_EQ(WithoutProcessMetrics(collector.CollectText()), WithoutProcessMetrics(direct));
+  // Into a reused buffer (the server's): the old contents are replaced, not appended to.
+  std::string reused(direct.size() * 2, 'x');
+  collector.CollectText(reused);
+  EXPECT_EQ(WithoutProcessMetrics(reused), WithoutProcessMetrics(direct));
 }
 
 INSTANTIATE_TEST_SUITE_P(ExternalLabels, CollectorTextTest, ::testing::Bool());
