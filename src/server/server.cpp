@@ -14,6 +14,7 @@
 #include "llm_probe/log.h"
 #include "tls.h"
 #include "views.h"
+#include "worker_pool.h"
 
 namespace llm_probe {
 namespace {
@@ -64,6 +65,10 @@ std::unique_ptr<httplib::Server> MakeServer(const WebConfig& web) {
 // An on-demand run ends within its probe's timeout; the margin covers a probe loop busy with
 // other work. The wait is bounded all the same, so a stopping runner never holds a worker.
 constexpr std::chrono::seconds kOnDemandMargin{5};
+
+// Connections served at once (each holds a worker thread until it closes); more wait in the queue.
+// Prometheus needs one or two; the rest is headroom against slow or hostile clients.
+constexpr std::size_t kMaxConnectionWorkers = 64;
 
 }  // namespace
 
@@ -159,6 +164,7 @@ struct HttpServer::Impl {
     server->set_write_timeout(10, 0);
     server->set_keep_alive_timeout(5);
     server->set_payload_max_length(64 * 1024);
+    server->new_task_queue = [] { return new internal::GrowingWorkerPool(kMaxConnectionWorkers); };
     // Before routing, so every path (unknown ones too) asks for credentials, and before a
     // request body is read.
     server->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
