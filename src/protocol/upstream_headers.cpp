@@ -203,6 +203,48 @@ std::optional<RateLimitHeader> MatchRateLimitHeader(std::string_view lower_name)
   return std::nullopt;
 }
 
+// A date laid out as `layout`, as Go's time.Parse reads one: "Www" is a day name (checked for
+// form only), "Mmm" a month name, "DD" a two-digit day and "_D" one padded with a space, "YYYY",
+// "hh", "mm" and "ss" digits; every other character stands for itself. Lengths must match.
+std::optional<double> ParseDateLayout(std::string_view text, std::string_view layout) {
+  if (text.size() != layout.size()) return std::nullopt;
+  CivilTime time{};
+  const struct Field {
+    std::string_view token;
+    int CivilTime::*value;
+  } kNumbers[] = {{"YYYY", &CivilTime::year}, {"DD", &CivilTime::day},    {"hh", &CivilTime::hour},
+                  {"mm", &CivilTime::minute}, {"ss", &CivilTime::second}};
+  std::size_t i = 0;
+  while (i < layout.size()) {
+    const std::string_view rest = layout.substr(i);
+    if (rest.starts_with("Www")) {
+      if (!IsDayName(text.substr(i, 3))) return std::nullopt;
+      i += 3;
+    } else if (rest.starts_with("Mmm")) {
+      const std::optional<int> month = MonthNumber(text.substr(i, 3));
+      if (!month) return std::nullopt;
+      time.month = *month;
+      i += 3;
+    } else if (rest.starts_with("_D")) {
+      const std::optional<int> day = text[i] == ' ' ? FixedDigits(text, i + 1, 1) : FixedDigits(text, i, 2);
+      if (!day) return std::nullopt;
+      time.day = *day;
+      i += 2;
+    } else if (const auto field = std::find_if(std::begin(kNumbers), std::end(kNumbers),
+                                               [&](const Field& f) { return rest.starts_with(f.token); });
+               field != std::end(kNumbers)) {
+      const std::optional<int> value = FixedDigits(text, i, field->token.size());
+      if (!value) return std::nullopt;
+      time.*(field->value) = *value;
+      i += field->token.size();
+    } else {
+      if (text[i] != layout[i]) return std::nullopt;
+      ++i;
+    }
+  }
+  return UnixSecondsOf(time);
+}
+
 }  // namespace
 
 std::optional<double> ParseGoDuration(std::string_view text) {
@@ -277,39 +319,12 @@ std::optional<double> ParseHttpDate(std::string_view text) {
   // IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"): RFC 9110 makes senders use it, and the
   // obsolete RFC 850 and asctime forms do not occur in API replies. The day name is checked
   // for form but, as in Go's net/http, not against the date.
-  if (text.size() != 29) return std::nullopt;
-  const std::optional<int> month = MonthNumber(text.substr(8, 3));
-  const auto day = FixedDigits(text, 5, 2);
-  const auto year = FixedDigits(text, 12, 4);
-  const auto hour = FixedDigits(text, 17, 2);
-  const auto minute = FixedDigits(text, 20, 2);
-  const auto second = FixedDigits(text, 23, 2);
-  if (!IsDayName(text.substr(0, 3)) || !HasLiteralAt(text, 3, ", ") ||
-      !HasLiteralAt(text, 7, " ") || !HasLiteralAt(text, 11, " ") || !HasLiteralAt(text, 16, " ") ||
-      !HasLiteralAt(text, 19, ":") || !HasLiteralAt(text, 22, ":") ||
-      !HasLiteralAt(text, 25, " GMT") || !month || !day || !year || !hour || !minute || !second) {
-    return std::nullopt;
-  }
-  return UnixSecondsOf({*year, *month, *day, *hour, *minute, *second});
+  return ParseDateLayout(text, "Www, DD Mmm YYYY hh:mm:ss GMT");
 }
 
 std::optional<double> ParseCertificateTime(std::string_view text) {
-  // OpenSSL's ASN1_TIME_print form, as curl's CERTINFO reports it: the day is space-padded.
-  if (text.size() != 24) return std::nullopt;
-  std::string day_digits(text.substr(4, 2));
-  if (day_digits[0] == ' ') day_digits[0] = '0';
-  const std::optional<int> month = MonthNumber(text.substr(0, 3));
-  const auto day = FixedDigits(day_digits, 0, 2);
-  const auto hour = FixedDigits(text, 7, 2);
-  const auto minute = FixedDigits(text, 10, 2);
-  const auto second = FixedDigits(text, 13, 2);
-  const auto year = FixedDigits(text, 16, 4);
-  if (!HasLiteralAt(text, 3, " ") || !HasLiteralAt(text, 6, " ") || !HasLiteralAt(text, 9, ":") ||
-      !HasLiteralAt(text, 12, ":") || !HasLiteralAt(text, 15, " ") || !HasLiteralAt(text, 20, " GMT") ||
-      !month || !day || !year || !hour || !minute || !second) {
-    return std::nullopt;
-  }
-  return UnixSecondsOf({*year, *month, *day, *hour, *minute, *second});
+  // OpenSSL's ASN1_TIME_print form, as curl's CERTINFO reports it ("Nov  6 08:49:37 2026 GMT").
+  return ParseDateLayout(text, "Mmm _D hh:mm:ss YYYY GMT");
 }
 
 std::optional<double> ParseRetryAfter(std::string_view value, double now_unix) {
