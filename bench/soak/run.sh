@@ -4,11 +4,13 @@
 # PUT /_mock/scenarios/<name>). It samples the exporter's RSS, open fds, threads and schedule
 # lag, and reports them at the start and at the end: they must be flat.
 #
-#   bench/soak/run.sh                         one hour, 1,000 probes, build/
-#   DURATION=120 bench/soak/run.sh            a shortened run (docs/reliability.md quotes one)
+#   bench/soak/run.sh                         one hour after the warm-up, 1,000 probes, build/
+#   DURATION=120 WARMUP=30 bench/soak/run.sh  a shortened run
 #
-# Knobs: DURATION (s, 3600), PROBES (multiple of 10, 1000), INTERVAL (15s), TIMEOUT (5s),
-# ROTATE_EVERY (s, 20), SAMPLE_EVERY (s, 10), WARMUP (s, 30), BUILD_DIR (build), OUT (a temp
+# Knobs: DURATION (s, 3600, measured after the warm-up), PROBES (multiple of 10, 1000), INTERVAL
+# (15s), TIMEOUT (5s), HISTORY_SIZE (100), ROTATE_EVERY (s, 20), SAMPLE_EVERY (s, 10), WARMUP (s;
+# default HISTORY_SIZE x INTERVAL + 60, until every probe's result rings are full: 1,560 s with
+# the defaults, so the default run takes 86 min), BUILD_DIR (build), OUT (a temp
 # folder: samples.csv, exporter.log, mock.log, report.txt), MAX_RSS_GROWTH_KIB (16384),
 # MAX_FD_GROWTH (64: hung probes hold sockets, so the count moves with the fault rotation). Exit 1 when RSS or fds grew beyond those between start and end, or a
 # scrape failed.
@@ -20,7 +22,11 @@ interval=${INTERVAL:-15s}
 timeout=${TIMEOUT:-5s}
 rotate_every=${ROTATE_EVERY:-20}
 sample_every=${SAMPLE_EVERY:-10}
-warmup=${WARMUP:-30}
+history_size=${HISTORY_SIZE:-100}
+# Each probe keeps its last history_size results (and failures): memory rises until those rings
+# are full, history_size x interval after the start. The comparison starts after that.
+interval_seconds=$(python3 -c 'import re,sys; m=re.fullmatch(r"(\d+)(ms|s|m)", sys.argv[1]); print(int(m[1]) * {"ms": 0.001, "s": 1, "m": 60}[m[2]])' "$interval")
+warmup=${WARMUP:-$(python3 -c "import math; print(math.ceil($history_size * $interval_seconds) + 60)")}
 build=${BUILD_DIR:-$root/build}
 out=${OUT:-$(mktemp -d /tmp/llm-probe-soak.XXXXXX)}
 max_rss_growth=${MAX_RSS_GROWTH_KIB:-16384}
@@ -49,10 +55,11 @@ mock_port=$(grep -o 'listening on port [0-9]*' "$out/mock.log" | grep -o '[0-9]*
 [[ -n $mock_port ]] || { echo "mock did not start:" >&2; cat "$out/mock.log" >&2; exit 1; }
 
 # PROBES probes: PROBES/10 targets of 10 probes (models, chat x3, stream x3, embeddings x3).
-python3 - "$out/config.yaml" "$probes" "$mock_port" "$interval" "$timeout" "$scenarios" <<'PY'
+python3 - "$out/config.yaml" "$probes" "$mock_port" "$interval" "$timeout" "$scenarios" "$history_size" <<'PY'
 import sys
 path, probes, port, interval, timeout, scenarios = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
-lines = [f"global: {{interval: {interval}, timeout: {timeout}, history_size: 100}}", "targets:"]
+history_size = int(sys.argv[7])
+lines = [f"global: {{interval: {interval}, timeout: {timeout}, history_size: {history_size}}}", "targets:"]
 for t in range(probes // 10):
     lines += [f"  - name: t{t}", f"    base_url: http://127.0.0.1:{port}/s/s{t % scenarios}/v1", "    probes:",
               "      - {name: models, type: models, expect_models: [gpt-4o]}"]
