@@ -1,4 +1,5 @@
 // Flags, signals and wiring; everything else lives in the llm_probe libraries.
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -88,12 +89,12 @@ std::optional<Shard> ParseShard(const Flags& flags, std::string& error) {
   const std::string& count_text = flags.values.at("shard.count");
   const std::string& index_text = flags.values.at("shard.index");
   Shard shard;
-  const auto count = llm_probe::ParseShardIndex(count_text);
-  if (!count || *count < 1 || count_text.find('-') != std::string::npos) {
+  const char* const count_end = count_text.data() + count_text.size();
+  const auto [parsed_end, parse_error] = std::from_chars(count_text.data(), count_end, shard.count);
+  if (count_text.empty() || parse_error != std::errc() || parsed_end != count_end || shard.count < 1) {
     error = "--shard.count must be a whole number of at least 1, got \"" + count_text + "\"";
     return std::nullopt;
   }
-  shard.count = *count;
   const auto index = llm_probe::ParseShardIndex(index_text);
   if (!index || *index >= shard.count) {
     error = "--shard.index must be a number (or a name ending in -NUMBER) below --shard.count=" +

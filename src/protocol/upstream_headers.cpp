@@ -8,6 +8,8 @@
 #include <string>
 #include <system_error>
 
+#include "llm_probe/text.h"
+
 namespace llm_probe {
 namespace {
 
@@ -20,12 +22,6 @@ constexpr double kMaxGoDurationSeconds = 9223372036.854775807;
 // that invents a new resource per request must not grow the series count.
 constexpr std::size_t kMaxRateLimitResources = 16;
 constexpr std::size_t kMaxResourceNameBytes = 64;
-
-std::string_view TrimOws(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 

@@ -1,4 +1,5 @@
 #include "llm_probe/compression.h"
+#include "llm_probe/text.h"
 
 #include <zlib.h>
 
@@ -10,29 +11,16 @@
 namespace llm_probe {
 namespace {
 
-std::string_view Trim(std::string_view text) {
-  const auto space = [](char c) { return c == ' ' || c == '\t'; };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // q of one coding's parameters ("q=0.5"); 1 when absent, 0 when malformed (not acceptable).
 double Quality(std::string_view parameters) {
   while (!parameters.empty()) {
     const auto semicolon = parameters.find(';');
-    const std::string_view parameter = Trim(parameters.substr(0, semicolon));
+    const std::string_view parameter = TrimOws(parameters.substr(0, semicolon));
     parameters = semicolon == std::string_view::npos ? std::string_view() : parameters.substr(semicolon + 1);
     if (parameter.size() < 2 || std::tolower(static_cast<unsigned char>(parameter[0])) != 'q' || parameter[1] != '=') {
       continue;
     }
-    const std::string_view number = Trim(parameter.substr(2));
+    const std::string_view number = TrimOws(parameter.substr(2));
     double q = 0;
     const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), q);
     return error == std::errc() && end == number.data() + number.size() ? q : 0;
@@ -50,7 +38,7 @@ bool AcceptsGzip(std::string_view accept_encoding) {
     const std::string_view element = accept_encoding.substr(0, comma);
     accept_encoding = comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
     const auto semicolon = element.find(';');
-    const std::string_view coding = Trim(element.substr(0, semicolon));
+    const std::string_view coding = TrimOws(element.substr(0, semicolon));
     const double q = semicolon == std::string_view::npos ? 1 : Quality(element.substr(semicolon + 1));
     if (EqualsIgnoringCase(coding, "gzip") || EqualsIgnoringCase(coding, "x-gzip")) gzip_q = q;
     if (coding == "*") any_q = q;
