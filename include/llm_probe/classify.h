@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "llm_probe/http.h"
+#include "llm_probe/exchange.h"
 #include "llm_probe/result.h"
 
 namespace llm_probe {

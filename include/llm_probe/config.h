@@ -12,12 +12,26 @@
 #include <string_view>
 #include <vector>
 
+#include "llm_probe/enum_names.h"
+
 namespace llm_probe {
 
 using Duration = std::chrono::milliseconds;
 
 enum class Provider { kOpenAI, kAnthropic, kAzure };
 enum class ProbeType { kModels, kChat, kStream, kEmbeddings };
+
+inline constexpr EnumNames<Provider, 3> kProviderNames = {{
+    {Provider::kOpenAI, "openai"},
+    {Provider::kAnthropic, "anthropic"},
+    {Provider::kAzure, "azure"},
+}};
+inline constexpr EnumNames<ProbeType, 4> kProbeTypeNames = {{
+    {ProbeType::kModels, "models"},
+    {ProbeType::kChat, "chat"},
+    {ProbeType::kStream, "stream"},
+    {ProbeType::kEmbeddings, "embeddings"},
+}};
 
 std::string_view ProviderName(Provider provider);
 std::string_view ProbeTypeName(ProbeType type);
@@ -122,8 +136,6 @@ Config LoadConfigFile(const std::string& path, const EnvLookup& env);
 Config ShardConfig(const Config& config, int index, int count);
 // The shard of every target of `config`, by target name (what ShardConfig uses).
 std::map<std::string, int> ShardAssignment(const Config& config, int count);
-// 64-bit FNV-1a.
-std::uint64_t Fnv1a64(std::string_view text);
 // A --shard.index value: a number, or a StatefulSet pod name ending in -ORDINAL
 // ("llm-probe-exporter-2" -> 2), so a pod can pass its own name. Nullopt when neither.
 std::optional<int> ParseShardIndex(std::string_view text);

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "llm_probe/config.h"
-#include "llm_probe/http.h"
+#include "llm_probe/exchange.h"
 #include "llm_probe/result.h"
 
 namespace llm_probe {

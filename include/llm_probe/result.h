@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "llm_probe/exchange.h"
+
 namespace llm_probe {
 
 enum class ResultClass : std::uint8_t {
@@ -40,18 +42,9 @@ std::string_view ResultClassName(ResultClass result_class);
 const std::array<ResultClass, kResultClassCount>& AllResultClasses();
 std::optional<ResultClass> ParseResultClass(std::string_view name);
 
-inline std::size_t Index(ResultClass result_class) {
+constexpr std::size_t Index(ResultClass result_class) {
   return static_cast<std::size_t>(result_class);
 }
-
-// Seconds spent in each phase of the HTTP exchange, from curl's cumulative timers.
-struct PhaseTimings {
-  double resolve = 0;
-  double connect = 0;
-  double tls = 0;
-  double processing = 0;  // request sent until the first response byte
-  double transfer = 0;    // first byte until the end
-};
 
 struct TokenUsage {
   double prompt = 0;

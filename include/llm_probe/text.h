@@ -1,6 +1,10 @@
-// Small text helpers for HTTP header values, shared by the protocol parsers and the server.
+// Text helpers every module shares: HTTP's optional whitespace, ASCII case folding (never the
+// locale's), UTF-8 decoding and cutting, and the one hash. Pure functions.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace llm_probe {
@@ -8,7 +12,21 @@ namespace llm_probe {
 // `text` without leading and trailing spaces and tabs (HTTP's optional whitespace, RFC 9110 §5.6.3).
 std::string_view TrimOws(std::string_view text);
 
-// ASCII case-insensitive equality, independent of the locale.
+// ASCII case folding, independent of the locale: bytes outside A-Z are left as they are.
+char AsciiLower(char c);
+std::string AsciiLower(std::string_view text);
 bool EqualsIgnoringCase(std::string_view a, std::string_view b);
+bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix);
+
+// Length of the well-formed UTF-8 sequence that starts `text` (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), its code point in `code_point`; 0 when there is none.
+std::size_t DecodeUtf8(std::string_view text, char32_t& code_point);
+
+// At most `max_bytes` of `text`, never ending inside a UTF-8 sequence: a label value cut in the
+// middle of a character is invalid UTF-8, and Prometheus then rejects the whole scrape.
+std::string_view CutUtf8(std::string_view text, std::size_t max_bytes);
+
+// 64-bit FNV-1a: shard placement and the config checksum.
+std::uint64_t Fnv1a64(std::string_view text);
 
 }  // namespace llm_probe

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "llm_probe/http.h"
+#include "llm_probe/exchange.h"
 #include "llm_probe/result.h"
 
 namespace llm_probe {

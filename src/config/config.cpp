@@ -14,31 +14,9 @@ std::string FormatError(const std::string& file, int line, int column, const std
 
 }  // namespace
 
-std::string_view ProviderName(Provider provider) {
-  switch (provider) {
-    case Provider::kOpenAI:
-      return "openai";
-    case Provider::kAnthropic:
-      return "anthropic";
-    case Provider::kAzure:
-      return "azure";
-  }
-  return "unknown";
-}
+std::string_view ProviderName(Provider provider) { return NameOf(kProviderNames, provider); }
 
-std::string_view ProbeTypeName(ProbeType type) {
-  switch (type) {
-    case ProbeType::kModels:
-      return "models";
-    case ProbeType::kChat:
-      return "chat";
-    case ProbeType::kStream:
-      return "stream";
-    case ProbeType::kEmbeddings:
-      return "embeddings";
-  }
-  return "unknown";
-}
+std::string_view ProbeTypeName(ProbeType type) { return NameOf(kProbeTypeNames, type); }
 
 bool IsBilled(ProbeType type) { return type != ProbeType::kModels; }
 

@@ -11,6 +11,7 @@
 
 #include "files.h"
 #include "llm_probe/config.h"
+#include "llm_probe/text.h"
 #include "secrets.h"
 #include "yaml_reader.h"
 
@@ -37,9 +38,6 @@ constexpr std::array<std::string_view, 15> kReservedLabelNames = {
     "target", "probe",     "model",  "status", "phase",   "kind",     "resource", "reason",
     "group",  "requested", "served", "le",     "version", "revision", "expected"};
 
-constexpr std::array kProviders = {Provider::kOpenAI, Provider::kAnthropic, Provider::kAzure};
-constexpr std::array kProbeTypes = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream,
-                                    ProbeType::kEmbeddings};
 constexpr std::array<std::string_view, 2> kTokenParams = {"max_tokens", "max_completion_tokens"};
 constexpr std::array<std::string_view, 5> kReasoningEfforts = {"", "minimal", "low", "medium",
                                                                "high"};
@@ -124,13 +122,8 @@ std::string DefaultApiVersion(Provider provider) {
 }
 
 std::string Fnv1a64Hex(std::string_view bytes) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char byte : bytes) {
-    hash ^= static_cast<unsigned char>(byte);
-    hash *= 0x100000001b3ULL;
-  }
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016" PRIx64, hash);
+  std::snprintf(hex, sizeof hex, "%016" PRIx64, Fnv1a64(bytes));
   return hex;
 }
 
@@ -139,34 +132,13 @@ std::string Fnv1a64Hex(std::string_view bytes) {
 // surface as a baffling "not a mapping".
 std::optional<std::size_t> FindNonTextByte(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
-    const unsigned char lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80) {
-      if ((lead < 0x20 && lead != '\t' && lead != '\n' && lead != '\r') || lead == 0x7F) return i;
-      ++i;
-      continue;
-    }
-    std::size_t length;
-    char32_t code_point;
-    char32_t smallest;  // anything below is an overlong encoding
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2, code_point = lead & 0x1F, smallest = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, code_point = lead & 0x0F, smallest = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, code_point = lead & 0x07, smallest = 0x10000;
-    } else {
-      return i;
-    }
-    if (i + length > text.size()) return i;
-    for (std::size_t k = 1; k < length; ++k) {
-      const unsigned char continuation = static_cast<unsigned char>(text[i + k]);
-      if ((continuation & 0xC0) != 0x80) return i;
-      code_point = (code_point << 6) | (continuation & 0x3F);
-    }
-    if (code_point < smallest || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return i;
-    }
+    char32_t code_point = 0;
+    const std::size_t length = DecodeUtf8(text.substr(i), code_point);
+    if (length == 0) return i;
+    const bool control = (code_point < 0x20 && code_point != '\t' && code_point != '\n' &&
+                          code_point != '\r') ||
+                         code_point == 0x7F;
+    if (control) return i;
     i += length;
   }
   return std::nullopt;
@@ -329,7 +301,7 @@ class ConfigParser {
     TargetConfig target;
     target.name = ReadName(section, target_names);
     if (const MappingEntry* provider = section.Find("provider")) {
-      target.provider = ParseEnum(*provider, kProviders, ProviderName);
+      target.provider = ParseEnum(*provider, kProviderNames);
     }
     const MappingEntry& base_url = section.Require("base_url");
     target.base_url = ParseUrl(base_url, kBaseUrlSchemes);
@@ -377,7 +349,7 @@ class ConfigParser {
     ProbeConfig probe;
     probe.name = ReadName(section, probe_names);
     const MappingEntry& type = section.Require("type");
-    probe.type = ParseEnum(type, kProbeTypes, ProbeTypeName);
+    probe.type = ParseEnum(type, kProbeTypeNames);
     if (provider == Provider::kAnthropic && probe.type == ProbeType::kEmbeddings) {
       source_.Fail(type.value.mark, "anthropic has no embeddings API");
     }
@@ -531,11 +503,11 @@ class ConfigParser {
   }
 
   template <typename Enum, std::size_t N>
-  Enum ParseEnum(const MappingEntry& entry, const std::array<Enum, N>& values,
-                 std::string_view (*name_of)(Enum)) const {
+  Enum ParseEnum(const MappingEntry& entry, const EnumNames<Enum, N>& table) const {
     std::array<std::string_view, N> names;
-    std::transform(values.begin(), values.end(), names.begin(), name_of);
-    return values[ChoiceIndex(entry, names)];
+    std::transform(table.begin(), table.end(), names.begin(),
+                   [](const EnumName<Enum>& row) { return row.name; });
+    return table[ChoiceIndex(entry, names)].value;
   }
 
   // URLs are not quoted back: they may carry credentials in their user info or query.

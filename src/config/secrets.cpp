@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "files.h"
+#include "llm_probe/text.h"
 
 namespace llm_probe::config_detail {
 namespace {
@@ -19,13 +20,6 @@ bool IsHeaderName(std::string_view name) {
 }
 
 bool IsControl(char c) { return std::iscntrl(static_cast<unsigned char>(c)) != 0; }
-
-std::string Lowercase(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 // `usage` says what needs the variable, e.g. `api_key_env of target "holysheep"`.
 std::string RequireEnv(const Source& source, const YAML::Mark& mark, const EnvLookup& env,
@@ -142,7 +136,7 @@ std::map<std::string, std::string> ParseHeaders(const Source& source, const Mapp
       source.Fail(header.key_mark, "invalid header name " + Quote(header.key));
     }
     const auto [same_name, inserted] =
-        names_by_lowercase.emplace(Lowercase(header.key), header.key);
+        names_by_lowercase.emplace(AsciiLower(header.key), header.key);
     if (!inserted) {
       source.Fail(header.key_mark, "header " + Quote(header.key) + " repeats " +
                                        Quote(same_name->second) +
@@ -165,7 +159,7 @@ bool IsSecretHeaderName(std::string_view name) {
   // "auth" covers Authorization, Proxy-Authorization and X-Auth-Token alike.
   static constexpr std::array<std::string_view, 6> kSecretWords = {"auth",  "cookie", "key",
                                                                    "token", "secret", "password"};
-  const std::string lower = Lowercase(name);
+  const std::string lower = AsciiLower(name);
   return std::any_of(kSecretWords.begin(), kSecretWords.end(),
                      [&](std::string_view word) { return lower.find(word) != std::string::npos; });
 }
@@ -203,11 +197,8 @@ std::vector<std::string> Config::Secrets() const {
     add(UrlPassword(target.base_url));
     add(UrlPassword(target.proxy_url));
   }
-  // Longest first, so a redactor replacing them in turn never leaves the tail of a longer secret
-  // that contains a shorter one.
-  std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) {
-    return a.size() != b.size() ? a.size() > b.size() : a < b;
-  });
+  // Each once; the Redactor orders them for replacing (llm_probe/redact.h).
+  std::sort(secrets.begin(), secrets.end());
   secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
   return secrets;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "llm_probe/config.h"
+#include "llm_probe/text.h"
 
 namespace llm_probe {
 namespace {
@@ -79,15 +80,6 @@ void CheckShard(int index, int count) {
 }
 
 }  // namespace
-
-std::uint64_t Fnv1a64(std::string_view text) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : text) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
 
 std::map<std::string, int> ShardAssignment(const Config& config, int count) {
   CheckShard(0, count);

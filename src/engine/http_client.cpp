@@ -1,7 +1,6 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -10,7 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "llm_probe/http.h"
+#include "llm_probe/http_client.h"
+#include "llm_probe/text.h"
 #include "llm_probe/upstream_headers.h"
 
 namespace llm_probe {
@@ -32,17 +32,10 @@ struct Transfer {
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
-std::string LowerCase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string Trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
+// A header line without its CRLF.
+std::string_view WithoutLineEnd(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  return line;
 }
 
 // Host of an absolute URL, or of `relative` resolved against `base`; empty when unparsable.
@@ -53,7 +46,7 @@ std::string HostOf(const std::string& base, const std::string& relative = {}) {
       (relative.empty() || curl_url_set(url, CURLUPART_URL, relative.c_str(), 0) == CURLUE_OK)) {
     char* part = nullptr;
     if (curl_url_get(url, CURLUPART_HOST, &part, 0) == CURLUE_OK) {
-      host = LowerCase(part);
+      host = AsciiLower(part);
       curl_free(part);
     }
   }
@@ -88,8 +81,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return bytes;
-  std::string name = LowerCase(std::string(line.substr(0, colon)));
-  std::string value = Trim(line.substr(colon + 1));
+  std::string name = AsciiLower(line.substr(0, colon));
+  std::string value(TrimOws(WithoutLineEnd(line.substr(colon + 1))));
   // The API key travels in headers; a redirect to another host would hand it over.
   if (name == "location" && transfer->request.follow_redirects &&
       HostOf(transfer->request.url, value) != transfer->host) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "llm_probe/log.h"
+#include "llm_probe/http_client.h"
 #include "llm_probe/probe.h"
 #include "llm_probe/schedule.h"
 

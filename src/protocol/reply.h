@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm_probe/config.h"
-#include "llm_probe/http.h"
+#include "llm_probe/exchange.h"
 #include "llm_probe/result.h"
 #include "llm_probe/sse.h"
 #include "json_parse.h"

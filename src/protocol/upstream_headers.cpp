@@ -129,14 +129,6 @@ bool IsDayName(std::string_view name) {
   return std::find(kDays.begin(), kDays.end(), name) != kDays.end();
 }
 
-std::string AsciiLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return lower;
-}
-
 bool IsValidResourceName(std::string_view name) {
   return !name.empty() && name.size() <= kMaxResourceNameBytes &&
          name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "llm_probe/text.h"
+
 namespace llm_probe::internal {
 namespace {
 
@@ -36,9 +38,8 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
 
 std::optional<std::pair<std::string, std::string>> ParseBasicCredentials(std::string_view authorization) {
   constexpr std::string_view kScheme = "basic ";
-  if (authorization.size() <= kScheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return std::nullopt;
+  if (authorization.size() <= kScheme.size() || !StartsWithIgnoringCase(authorization, kScheme)) {
+    return std::nullopt;
   }
   const auto decoded = DecodeBase64(authorization.substr(kScheme.size()));
   if (!decoded) return std::nullopt;

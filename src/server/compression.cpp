@@ -17,7 +17,7 @@ double Quality(std::string_view parameters) {
     const auto semicolon = parameters.find(';');
     const std::string_view parameter = TrimOws(parameters.substr(0, semicolon));
     parameters = semicolon == std::string_view::npos ? std::string_view() : parameters.substr(semicolon + 1);
-    if (parameter.size() < 2 || std::tolower(static_cast<unsigned char>(parameter[0])) != 'q' || parameter[1] != '=') {
+    if (parameter.size() < 2 || AsciiLower(parameter[0]) != 'q' || parameter[1] != '=') {
       continue;
     }
     const std::string_view number = TrimOws(parameter.substr(2));

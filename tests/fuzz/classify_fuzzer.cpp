@@ -16,7 +16,7 @@
 
 #include "llm_probe/classify.h"
 #include "llm_probe/config.h"
-#include "llm_probe/http.h"
+#include "llm_probe/exchange.h"
 #include "llm_probe/probe.h"
 #include "llm_probe/result.h"
 

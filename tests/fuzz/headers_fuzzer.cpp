@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "llm_probe/config.h"
-#include "llm_probe/http.h"
+#include "llm_probe/exchange.h"
 #include "llm_probe/upstream_headers.h"
 
 namespace {

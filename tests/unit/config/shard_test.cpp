@@ -125,10 +125,7 @@ TEST(ShardTest, KeepsConfigOrderAndEverythingElse) {
 // independent Python implementation of FNV-1a and the splitmix64 rendezvous), so a change of the
 // hash or of the mixing fails here instead of silently moving targets to other replicas.
 TEST(ShardTest, StableAcrossRunsAndVersions) {
-  EXPECT_EQ(Fnv1a64(""), 0xcbf29ce484222325ULL);
-  EXPECT_EQ(Fnv1a64("a"), 0xaf63dc4c8601ec8cULL);
-  EXPECT_EQ(Fnv1a64("foobar"), 0x85944171f73967e8ULL);
-
+  // Fnv1a64 itself is pinned in tests/unit/core/text_test.cpp.
   const Config config = ManyTargets(12, 1);
   const auto first = ShardAssignment(config, 3);
   EXPECT_EQ(ShardAssignment(config, 3), first);

@@ -1,19 +1,16 @@
-// The HTTP client layer: a libcurl multi handle driven from one thread. Requests never throw;
-// every outcome is an HttpExchange with a TransportError.
+// The value types of one HTTP exchange: what a probe asks for and what came back, with a
+// TransportError instead of exceptions. Plain data, shared by the protocol adapters (which
+// build and read them) and the curl client (llm_probe/http_client.h, which carries them out).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "llm_probe/result.h"
 
 namespace llm_probe {
 
@@ -30,6 +27,15 @@ enum class TransportError : std::uint8_t {
 };
 
 std::string_view TransportErrorName(TransportError error);
+
+// Seconds spent in each phase of the HTTP exchange, from curl's cumulative timers.
+struct PhaseTimings {
+  double resolve = 0;
+  double connect = 0;
+  double tls = 0;
+  double processing = 0;  // request sent until the first response byte
+  double transfer = 0;    // first byte until the end
+};
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -66,29 +72,6 @@ struct HttpExchange {
 
   // First value of a header, by lower-case name.
   std::optional<std::string_view> Header(std::string_view lower_name) const;
-};
-
-// Owns a curl multi handle. Start() and Poll() belong to one thread; Wakeup() may be called
-// from any thread to end a Poll() early.
-class HttpClient {
- public:
-  using Callback = std::function<void(HttpExchange)>;
-
-  HttpClient();
-  ~HttpClient();
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
-
-  void Start(HttpRequest request, Callback on_done);
-  // Waits up to max_wait for socket activity or Wakeup(), drives the transfers and runs the
-  // callbacks of those that finished.
-  void Poll(std::chrono::milliseconds max_wait);
-  void Wakeup();
-  std::size_t InFlight() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace llm_probe
