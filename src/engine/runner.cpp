@@ -14,45 +14,24 @@
 #include "llm_probe/log.h"
 #include "llm_probe/http_client.h"
 #include "llm_probe/probe.h"
-#include "llm_probe/schedule.h"
+#include "llm_probe/probe_state.h"
 
 namespace llm_probe {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kServedModelMaxLength = 128;
 constexpr std::size_t kRemoved = static_cast<std::size_t>(-1);
 // The loop wakes at least this often even with nothing due, to notice commands promptly.
 constexpr std::chrono::milliseconds kMaxPollWait{1000};
-const std::vector<double> kTimeToFirstTokenBuckets = {0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30};
-
-HealthPolicy PolicyOf(const Config& config) {
-  return {config.global.failure_threshold, config.global.recovery_threshold,
-          static_cast<std::size_t>(config.global.history_size)};
-}
-
-bool SamePolicy(const HealthPolicy& a, const HealthPolicy& b) {
-  return a.failure_threshold == b.failure_threshold && a.recovery_threshold == b.recovery_threshold &&
-         a.history_size == b.history_size;
-}
-
-double CostOf(const Config& config, const std::string& model, const TokenUsage& usage) {
-  const auto price = config.pricing.find(model);
-  if (price == config.pricing.end()) return 0;
-  return (usage.prompt * price->second.input + usage.completion * price->second.output) / 1e6;
-}
-
 struct LiveProbe {
   std::size_t index = kRemoved;
-  ProbeSnapshot data;
-  ProbeSchedule schedule;
-  std::shared_ptr<DailyBudget> budget;
+  ProbeState state;
   HttpRequest request;  // built once per config: the same every run
   bool in_flight = false;
 
-  LiveProbe(HealthPolicy policy, ProbeSchedule probe_schedule)
-      : data(policy), schedule(probe_schedule) {}
+  LiveProbe(HealthPolicy policy, ProbeSchedule schedule, std::vector<double> duration_buckets)
+      : state(policy, schedule, std::move(duration_buckets)) {}
 };
 
 struct DueEntry {
@@ -135,7 +114,7 @@ struct ProbeRunner::Impl {
     const HealthPolicy policy = PolicyOf(*next);
     std::map<std::pair<std::string, std::string>, std::shared_ptr<LiveProbe>> previous;
     for (auto& probe : probes) {
-      previous[{probe->data.target->name, probe->data.probe->name}] = std::move(probe);
+      previous[{probe->state.data().target->name, probe->state.data().probe->name}] = std::move(probe);
     }
     std::map<std::string, std::shared_ptr<DailyBudget>> next_budgets;
     std::vector<std::shared_ptr<LiveProbe>> next_probes;
@@ -154,30 +133,22 @@ struct ProbeRunner::Impl {
         auto found = previous.find({target.name, probe_config.name});
         std::shared_ptr<LiveProbe> probe;
         SteadyTime due = schedule.First(now, options.random01());
-        if (found != previous.end() && found->second->data.probe->type == probe_config.type &&
-            found->second->data.probe->model == probe_config.model &&
-            SamePolicy(found->second->data.health.policy(), policy)) {
+        if (found != previous.end() && found->second->state.CanKeep(probe_config, policy)) {
           probe = std::move(found->second);
           previous.erase(found);
-          probe->schedule = schedule;
         } else {
-          probe = std::make_shared<LiveProbe>(policy, schedule);
-          probe->data.duration = HistogramData(next->global.duration_buckets);
-          probe->data.time_to_first_token = HistogramData(kTimeToFirstTokenBuckets);
+          probe = std::make_shared<LiveProbe>(policy, schedule, next->global.duration_buckets);
           if (!first) due = now;  // a probe added by a reload starts at once
         }
-        probe->data.config = next;
-        probe->data.target = &target;
-        probe->data.probe = &probe_config;
+        probe->state.Bind(next, target, probe_config, schedule, budget);
         probe->request = BuildProbeRequest(target, probe_config);
-        probe->budget = budget;
         probe->index = next_probes.size();
         if (IsBilled(probe_config.type) && !next->pricing.count(probe_config.model)) {
           Log(LogLevel::kWarn, "runner", "no pricing for the probe's model; its cost counts as 0",
               {{"target", target.name}, {"probe", probe_config.name}, {"model", probe_config.model}});
         }
         due_queue.push({due, generation, probe});
-        snapshots.push_back(std::make_shared<const ProbeSnapshot>(probe->data));
+        snapshots.push_back(probe->state.Snapshot());
         next_probes.push_back(std::move(probe));
       }
     }
@@ -197,14 +168,10 @@ struct ProbeRunner::Impl {
       LiveProbe& probe = *entry.probe;
       schedule_lag.Observe(std::chrono::duration<double>(now - entry.due).count());
       started_any = true;
-      due_queue.push({probe.schedule.Next(entry.due, now, options.random01()), generation, entry.probe});
+      due_queue.push({probe.state.schedule().Next(entry.due, now, options.random01()), generation, entry.probe});
       if (probe.in_flight) continue;
-      const double now_unix = options.now_unix();
-      if (probe.schedule.BackingOff(now)) {
-        ++probe.data.skipped_backoff;
-        Publish(probe);
-      } else if (IsBilled(probe.data.probe->type) && probe.budget->Exhausted(now_unix)) {
-        ++probe.data.skipped_budget;
+      if (const auto skip = probe.state.SkipNow({options.now_unix(), now})) {
+        probe.state.RecordSkip(*skip);
         Publish(probe);
       } else {
         Launch(entry.probe, nullptr);
@@ -215,7 +182,8 @@ struct ProbeRunner::Impl {
 
   void RunOnDemand(RunNowRequest& run, bool stopping) {
     for (auto& probe : probes) {
-      if (!stopping && probe->data.target->name == run.target && probe->data.probe->name == run.probe) {
+      const ProbeSnapshot& data = probe->state.data();
+      if (!stopping && data.target->name == run.target && data.probe->name == run.probe) {
         Launch(probe, run.promise);
         return;
       }
@@ -231,35 +199,19 @@ struct ProbeRunner::Impl {
     if (promise) sent = probe->request;
     auto on_done = [this, probe, promise, sent = std::move(sent)](HttpExchange exchange) mutable {
       const double now_unix = options.now_unix();
-      ProbeResult result = InterpretExchange(*probe->data.target, *probe->data.probe, exchange, now_unix);
+      const ProbeSnapshot& data = probe->state.data();
+      ProbeResult result = InterpretExchange(*data.target, *data.probe, exchange, now_unix);
       if (!promise) probe->in_flight = false;
-      Record(*probe, result, now_unix);
+      Record(*probe, result, {now_unix, Clock::now()});
       Publish(*probe);
       if (promise) promise->set_value(OnDemandResult{std::move(result), std::move(*sent), std::move(exchange)});
     };
     client.Start(probe->request, std::move(on_done));
   }
 
-  void Record(LiveProbe& probe, const ProbeResult& result, double now_unix) {
-    ProbeSnapshot& data = probe.data;
-    const Transition transition = data.health.Record(result.result_class, now_unix, result.duration_seconds);
-    data.last_result = result;
-    data.last_run_unix = now_unix;
-    data.duration.Observe(result.duration_seconds);
-    if (result.time_to_first_token_seconds) data.time_to_first_token.Observe(*result.time_to_first_token_seconds);
-    if (result.usage) {
-      data.tokens.prompt += result.usage->prompt;
-      data.tokens.completion += result.usage->completion;
-      data.tokens.reasoning += result.usage->reasoning;
-      const double cost = CostOf(*data.config, data.probe->model, *result.usage);
-      data.cost_usd += cost;
-      probe.budget->Spend(cost, now_unix);
-    }
-    if (result.served_model) data.served_model = result.served_model->substr(0, kServedModelMaxLength);
-    if (!result.rate_limits.empty()) data.rate_limits = result.rate_limits;
-    if (result.tls_cert_expiry_unix) data.tls_cert_expiry_unix = result.tls_cert_expiry_unix;
-    if (result.retry_after_seconds) probe.schedule.BackOff(Clock::now(), *result.retry_after_seconds);
-
+  void Record(LiveProbe& probe, const ProbeResult& result, const RecordTime& now) {
+    const Transition transition = probe.state.Record(result, now);
+    const ProbeSnapshot& data = probe.state.data();
     const LogFields fields = {{"target", data.target->name},
                               {"probe", data.probe->name},
                               {"status", std::string(ResultClassName(result.result_class))},
@@ -275,7 +227,7 @@ struct ProbeRunner::Impl {
 
   void Publish(const LiveProbe& probe) {
     if (probe.index == kRemoved) return;
-    store.Publish(probe.index, std::make_shared<const ProbeSnapshot>(probe.data));
+    store.Publish(probe.index, probe.state.Snapshot());
   }
 };
 
