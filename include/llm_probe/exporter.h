@@ -38,8 +38,8 @@ class Exporter {
   void Start();
   // Re-reads the config file. An unchanged file is a no-op; an invalid one keeps the running
   // config. A new config is serving (on /metrics, the page and the API) when this returns.
-  // Returns an empty string on success, else the error. Safe from any thread.
-  std::string Reload();
+  // Safe from any thread.
+  ReloadOutcome Reload();
   // Stops scheduling, waits for in-flight probes (each within its timeout), stops serving.
   void Stop();
 

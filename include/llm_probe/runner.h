@@ -35,7 +35,9 @@ class ProbeRunner {
 
   // Starts the loop on the first call; later calls swap the probe set in. Probes that stay
   // (same target and probe name) keep their history and counters; new ones start at once.
-  void Apply(std::shared_ptr<const Config> config);
+  // The future is ready once the store serves the new probe set (at once for the first call),
+  // or once the runner has stopped without applying it.
+  std::future<void> Apply(std::shared_ptr<const Config> config);
   // Stops scheduling, lets in-flight probes finish (each within its timeout), joins the loop.
   void Stop();
   // Runs one configured probe now, outside its schedule; its result counts like any other.

@@ -56,11 +56,18 @@ struct WebConfig {
 WebConfig ParseWebConfig(const std::string& yaml_text, const std::string& file_name);
 WebConfig LoadWebConfigFile(const std::string& path);
 
+// What a reload did. The reload decides; the /-/reload handler and SIGHUP only report it.
+struct ReloadOutcome {
+  enum Kind { kReloaded, kUnchanged, kFailed };
+  Kind kind = kFailed;
+  std::string error;  // kFailed: the ConfigError, file:line:col first
+};
+
 struct ServerOptions {
   ListenAddress listen{"0.0.0.0", 9835};
   std::string telemetry_path = "/metrics";
-  // Re-reads the config; returns an empty string on success, else the error.
-  std::function<std::string()> reload;
+  // Re-reads the config (the app's Exporter::Reload); the handler reports what it did.
+  std::function<ReloadOutcome()> reload;
   // At most one on-demand run per probe in this many seconds.
   double on_demand_min_interval_seconds = 10;
   WebConfig web;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "llm_probe/log.h"
+#include "llm_probe/clock.h"
 #include "llm_probe/http_client.h"
 #include "llm_probe/probe.h"
 #include "llm_probe/probe_state.h"
@@ -55,8 +56,9 @@ struct ProbeRunner::Impl {
   HttpClient client;
   std::thread thread;
 
-  std::mutex commands_mutex;  // guards the three fields below
+  std::mutex commands_mutex;  // guards the four fields below
   std::shared_ptr<const Config> pending_config;
+  std::vector<std::promise<void>> pending_applied;  // kept when a newer config supersedes one
   std::vector<RunNowRequest> pending_runs;
   bool stop_requested = false;
 
@@ -74,26 +76,25 @@ struct ProbeRunner::Impl {
       auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
       options.random01 = [engine] { return std::uniform_real_distribution<double>(0, 1)(*engine); };
     }
-    if (!options.now_unix) {
-      options.now_unix = [] {
-        return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-      };
-    }
+    if (!options.now_unix) options.now_unix = NowUnix;
   }
 
   void Loop() {
     bool stopping = false;
     while (!stopping || client.InFlight() > 0) {
       std::shared_ptr<const Config> next_config;
+      std::vector<std::promise<void>> applied;
       std::vector<RunNowRequest> runs;
       {
         std::lock_guard lock(commands_mutex);
         next_config = std::move(pending_config);
         pending_config.reset();
+        applied.swap(pending_applied);
         runs.swap(pending_runs);
         stopping = stop_requested;
       }
       if (next_config && !stopping) ApplyConfig(std::move(next_config));
+      for (auto& promise : applied) promise.set_value();
       for (auto& run : runs) RunOnDemand(run, stopping);
       const SteadyTime now = Clock::now();
       if (!stopping) StartDue(now);
@@ -236,7 +237,9 @@ ProbeRunner::ProbeRunner(SnapshotStore& store, RunnerOptions options)
 
 ProbeRunner::~ProbeRunner() { Stop(); }
 
-void ProbeRunner::Apply(std::shared_ptr<const Config> config) {
+std::future<void> ProbeRunner::Apply(std::shared_ptr<const Config> config) {
+  std::promise<void> applied;
+  std::future<void> future = applied.get_future();
   if (!impl_->thread.joinable()) {
     // The first config is applied here, before the loop thread exists (its start orders this
     // before everything the loop does), so every probe is in the store when Apply returns: a
@@ -244,13 +247,16 @@ void ProbeRunner::Apply(std::shared_ptr<const Config> config) {
     // ASan run of ExporterTest.EveryStatusAndTotalSeriesExistsBeforeTheFirstResult).
     impl_->ApplyConfig(std::move(config));
     impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
-    return;
+    applied.set_value();
+    return future;
   }
   {
     std::lock_guard lock(impl_->commands_mutex);
     impl_->pending_config = std::move(config);
+    impl_->pending_applied.push_back(std::move(applied));
   }
   impl_->client.Wakeup();
+  return future;
 }
 
 void ProbeRunner::Stop() {
@@ -261,11 +267,14 @@ void ProbeRunner::Stop() {
   impl_->client.Wakeup();
   if (impl_->thread.joinable()) impl_->thread.join();
   std::vector<RunNowRequest> runs;
+  std::vector<std::promise<void>> applied;
   {
     std::lock_guard lock(impl_->commands_mutex);
     runs.swap(impl_->pending_runs);
+    applied.swap(impl_->pending_applied);
   }
   for (auto& run : runs) run.promise->set_value(std::nullopt);
+  for (auto& promise : applied) promise.set_value();
 }
 
 std::future<std::optional<OnDemandResult>> ProbeRunner::RunNow(const std::string& target,

@@ -61,10 +61,6 @@ json ProbeJson(const ProbeSnapshot& snapshot, const Redactor& redactor) {
 
 }  // namespace
 
-double NowUnix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // Upstream text, redacted, cut and without control characters. Invalid UTF-8 is replaced
 // when the document is serialised.
 std::string Excerpt(const Redactor& redactor, std::string_view text) {

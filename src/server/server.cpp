@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "basic_auth.h"
+#include "llm_probe/clock.h"
 #include "llm_probe/compression.h"
 #include "llm_probe/log.h"
 #include "tls.h"
@@ -212,17 +213,18 @@ struct HttpServer::Impl {
       response.set_content(ready ? "Ready\n" : "Not ready: no configuration loaded\n", kText);
     });
     server->Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) {
-      const auto running = store.Read().config;
-      const std::string error = options.reload ? options.reload() : "reload is not available";
-      if (!error.empty()) {
+      const ReloadOutcome outcome =
+          options.reload ? options.reload() : ReloadOutcome{ReloadOutcome::kFailed, "reload is not available"};
+      if (outcome.kind == ReloadOutcome::kFailed) {
         response.status = 500;
         response.set_content("Reload failed; the running configuration stays: " +
-                                 RedactorFor(store.Read()).Redact(error) + "\n",
+                                 RedactorFor(store.Read()).Redact(outcome.error) + "\n",
                              kText);
         return;
       }
-      const bool unchanged = store.Read().config == running;
-      response.set_content(unchanged ? "Configuration unchanged\n" : "Configuration reloaded\n", kText);
+      response.set_content(outcome.kind == ReloadOutcome::kUnchanged ? "Configuration unchanged\n"
+                                                                     : "Configuration reloaded\n",
+                           kText);
     });
     server->Get("/-/reload", [](const httplib::Request&, httplib::Response& response) {
       response.status = 405;
@@ -236,14 +238,14 @@ struct HttpServer::Impl {
         if (!document) return SendError(response, 404, "no such group");
         return SendJson(response, *document);
       }
-      SendJson(response, internal::TargetsDocument(view, RedactorFor(view), internal::NowUnix()));
+      SendJson(response, internal::TargetsDocument(view, RedactorFor(view), NowUnix()));
     });
     server->Get("/probe", [this](const httplib::Request& request, httplib::Response& response) {
       OnDemand(request, response);
     });
     server->Get("/", [this](const httplib::Request&, httplib::Response& response) {
       const StoreView view = store.Read();
-      response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view), internal::NowUnix()),
+      response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view), NowUnix()),
                                                 options.telemetry_path),
                            "text/html; charset=utf-8");
     });

@@ -13,9 +13,6 @@
 
 namespace llm_probe::internal {
 
-// The wall clock in unix seconds: the time of a document, of a config load.
-double NowUnix();
-
 // Longest excerpt of an upstream text (error detail, body) that the page and API show.
 inline constexpr std::size_t kExcerptBytes = 300;
 

@@ -112,7 +112,9 @@ TEST_F(BadConfigTest, EveryBadFixtureIsRefusedAtReloadAndTheRunningConfigStays) 
     ++fixtures;
     const std::string fixture = ReadBytes(path);
     WriteConfig(fixture);
-    const std::string error = exporter_->Reload();
+    const ReloadOutcome outcome = exporter_->Reload();
+    EXPECT_EQ(outcome.kind, ReloadOutcome::kFailed) << path.filename();
+    const std::string& error = outcome.error;
     EXPECT_THAT(error, StartsWith(config_path_)) << path.filename();
     const Expectation expected = ExpectedMessage(fixture);
     if (!expected.position.empty()) {
@@ -129,7 +131,7 @@ TEST_F(BadConfigTest, EveryBadFixtureIsRefusedAtReloadAndTheRunningConfigStays) 
 
   // A good file again: the reload succeeds and the gauge says so.
   WriteConfig(GoodConfig() + "# changed\n");
-  EXPECT_EQ(exporter_->Reload(), "");
+  EXPECT_EQ(exporter_->Reload().kind, ReloadOutcome::kReloaded);
   EXPECT_EQ(SeriesValue(Get(exporter_->port(), "/metrics"), "llm_probe_exporter_config_last_reload_successful"), 1.0);
 }
 
@@ -165,14 +167,16 @@ TEST_F(BadConfigTest, TextThatIsNotAConfigGetsAClearMessage) {
   };
   for (const auto& [name, bytes] : cases) {
     WriteConfig(bytes);
-    const std::string error = exporter_->Reload();
+    const ReloadOutcome outcome = exporter_->Reload();
+    EXPECT_EQ(outcome.kind, ReloadOutcome::kFailed) << name;
+    const std::string& error = outcome.error;
     std::printf("BADCONFIG %-22s -> %s\n", name.c_str(), error.substr(0, 160).c_str());
     EXPECT_THAT(error, StartsWith(config_path_)) << name;
     EXPECT_LT(error.size(), 1024u) << name;
     EXPECT_TRUE(RunningConfigServes()) << name;
   }
   fs::remove(config_path_);
-  EXPECT_THAT(exporter_->Reload(), HasSubstr("cannot read config file"));
+  EXPECT_THAT(exporter_->Reload().error, HasSubstr("cannot read config file"));
   EXPECT_TRUE(RunningConfigServes());
 }
 

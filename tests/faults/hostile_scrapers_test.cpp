@@ -109,7 +109,7 @@ TEST_F(HostileScrapersTest, WrkScrapesDuringProbingAndReloadsAllSucceed) {
   std::thread reloader([&] {
     for (int variant = 1; reloading; ++variant) {
       dir_.Write("config.yaml", Config(25, "2s", variant % 2));
-      if (!exporter_->Reload().empty()) ++failed_reloads;
+      if (exporter_->Reload().kind == ReloadOutcome::kFailed) ++failed_reloads;
       ++reloads;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }

@@ -1,26 +1,12 @@
 #include "llm_probe/exporter.h"
 
-#include <chrono>
 #include <mutex>
-#include <thread>
 
+#include "llm_probe/clock.h"
 #include "llm_probe/log.h"
 #include "llm_probe/runner.h"
-#include "views.h"
 
 namespace llm_probe {
-namespace {
-
-// The probe loop swaps a new config in on its next turn, within milliseconds; a stopped loop
-// never does, hence the bound.
-void WaitUntilServing(const SnapshotStore& store, const std::shared_ptr<const Config>& config) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (store.Read().config != config && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-}  // namespace
 
 struct Exporter::Impl {
   ExporterOptions options;
@@ -60,7 +46,7 @@ Exporter::Exporter(ExporterOptions options) : impl_(std::make_unique<Impl>(std::
   impl_->port = impl_->server->Bind();
   impl_->store.UpdateStatus([](ExporterStatus& status) {
     status.config_reload_successful = true;
-    status.config_reload_success_unix = internal::NowUnix();
+    status.config_reload_success_unix = NowUnix();
   });
   impl_->runner.Apply(std::move(config));
 }
@@ -77,7 +63,7 @@ void Exporter::Start() {
        {"config", impl_->options.config_file}});
 }
 
-std::string Exporter::Reload() {
+ReloadOutcome Exporter::Reload() {
   std::lock_guard lock(impl_->reload_mutex);
   std::shared_ptr<const Config> config;
   try {
@@ -89,24 +75,23 @@ std::string Exporter::Reload() {
       status.config_error = message;
     });
     Log(LogLevel::kError, "config", "reload failed; the running configuration stays", {{"error", message}});
-    return message;
+    return {ReloadOutcome::kFailed, message};
   }
   const bool unchanged = config->checksum == impl_->running_checksum;
   impl_->store.UpdateStatus([](ExporterStatus& status) {
     status.config_reload_successful = true;
-    status.config_reload_success_unix = internal::NowUnix();
+    status.config_reload_success_unix = NowUnix();
     status.config_error.clear();
   });
   if (unchanged) {
     Log(LogLevel::kInfo, "config", "configuration unchanged; nothing to reload");
-    return {};
+    return {ReloadOutcome::kUnchanged, {}};
   }
   SetLogSecrets(config->Secrets());
   impl_->running_checksum = config->checksum;
-  impl_->runner.Apply(config);
-  WaitUntilServing(impl_->store, config);
+  impl_->runner.Apply(config).wait();  // serving on /metrics, the page and the API from here
   Log(LogLevel::kInfo, "config", "configuration reloaded", {{"file", impl_->options.config_file}});
-  return {};
+  return {ReloadOutcome::kReloaded, {}};
 }
 
 void Exporter::Stop() {
