@@ -233,6 +233,10 @@ TEST(KeyFileRotationTest, ARotatedKeyFileIsUsedWithoutASignal) {
     std::filesystem::rename(dir.path() + "/key.next", dir.path() + "/key");
   };
   write_key(old_key);
+  // The upstream refuses, echoing the key as OpenAI does: the failure stays in the probe's
+  // history across the rotation, and the old key must stay redacted there.
+  mock.SetBehaviour("keys", mock_upstream::Behaviour{.status = 401, .error_code = "invalid_api_key",
+                                                     .error_message = "Incorrect API key provided: " + old_key});
   ExporterOptions options;
   options.config_file = dir.Write("config.yaml",
       "global: {interval: 1s, timeout: 500ms, jitter: 0%}\ntargets:\n  - name: relay\n    base_url: " +
@@ -259,6 +263,7 @@ TEST(KeyFileRotationTest, ARotatedKeyFileIsUsedWithoutASignal) {
   EXPECT_EQ(last_key(), "Bearer " + new_key) << "an empty key file keeps the last good key";
   const std::string api = Get(port, "/api/v1/targets");
   EXPECT_THAT(api, HasSubstr("is empty")) << "the reason is on the page and in the API";
+  EXPECT_THAT(api, HasSubstr("Incorrect API key provided: <redacted>")) << "the old failure is still shown";
   for (const std::string& page : {api, Get(port, "/"), Get(port, "/metrics")}) {
     EXPECT_THAT(page, Not(HasSubstr(old_key)));
     EXPECT_THAT(page, Not(HasSubstr(new_key)));
