@@ -64,6 +64,10 @@ void LiveWebConfig::Refresh() {
   std::shared_ptr<SSL_CTX> context;
   if (loaded.tls) {
     context.reset(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+    if (!context) {
+      Log(LogLevel::kError, "web", "web config changed but no TLS context could be made; the running one stays");
+      return;
+    }
     if (const auto failure = ConfigureTls(*context, *loaded.tls)) {
       Log(LogLevel::kError, "web", "web config changed but does not load; the running one stays",
           {{"error", failure->message}});
