@@ -203,6 +203,7 @@ std::vector<std::string> Config::Secrets() const {
     add(UrlPassword(target.base_url));
     add(UrlPassword(target.proxy_url));
   }
+  for (const std::string& secret : retired_secrets) add(secret);
   // Longest first, so a redactor replacing them in turn never leaves the tail of a longer secret
   // that contains a shorter one.
   std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) {

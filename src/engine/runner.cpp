@@ -14,6 +14,7 @@
 #include "llm_probe/log.h"
 #include "llm_probe/probe.h"
 #include "llm_probe/schedule.h"
+#include "llm_probe/text.h"
 
 namespace llm_probe {
 namespace {
@@ -254,7 +255,7 @@ struct ProbeRunner::Impl {
       data.cost_usd += cost;
       probe.budget->Spend(cost, now_unix);
     }
-    if (result.served_model) data.served_model = result.served_model->substr(0, kServedModelMaxLength);
+    if (result.served_model) data.served_model = Utf8LabelValue(*result.served_model, kServedModelMaxLength);
     if (!result.rate_limits.empty()) data.rate_limits = result.rate_limits;
     if (result.tls_cert_expiry_unix) data.tls_cert_expiry_unix = result.tls_cert_expiry_unix;
     if (result.retry_after_seconds) probe.schedule.BackOff(Clock::now(), *result.retry_after_seconds);

@@ -164,38 +164,6 @@ bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && EqualsIgnoringCase(text.substr(0, prefix.size()), prefix);
 }
 
-// Length of the well-formed UTF-8 sequence that starts `text` (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF), or 0.
-std::size_t Utf8SequenceLength(std::string_view text, char32_t& code_point) {
-  struct LeadByte {
-    unsigned char mask;
-    unsigned char pattern;
-    std::size_t length;
-    char32_t smallest;  // anything below has a shorter encoding
-  };
-  static constexpr std::array<LeadByte, 4> kLeadBytes = {{
-      {0x80, 0x00, 1, 0},
-      {0xE0, 0xC0, 2, 0x80},
-      {0xF0, 0xE0, 3, 0x800},
-      {0xF8, 0xF0, 4, 0x10000},
-  }};
-  const auto lead = static_cast<unsigned char>(text.front());
-  const auto form = std::find_if(
-      kLeadBytes.begin(), kLeadBytes.end(),
-      [&](const LeadByte& candidate) { return (lead & candidate.mask) == candidate.pattern; });
-  if (form == kLeadBytes.end() || text.size() < form->length) return 0;
-  const std::size_t length = form->length;
-  const char32_t smallest = form->smallest;
-  code_point = lead & static_cast<unsigned char>(~form->mask);
-  for (std::size_t i = 1; i < length; ++i) {
-    const auto next = static_cast<unsigned char>(text[i]);
-    if ((next & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (next & 0x3F);
-  }
-  const bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
-  return code_point < smallest || code_point > 0x10FFFF || surrogate ? 0 : length;
-}
-
 bool IsControlOrSpace(char32_t code_point) {
   return code_point <= 0x20 || (code_point >= 0x7F && code_point <= 0x9F);
 }
