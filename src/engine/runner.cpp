@@ -245,8 +245,11 @@ struct ProbeRunner::Impl {
     const Transition transition = data.health.Record(result.result_class, now_unix, result.duration_seconds);
     data.last_result = result;
     data.last_run_unix = now_unix;
-    data.duration.Observe(result.duration_seconds);
-    if (result.time_to_first_token_seconds) data.time_to_first_token.Observe(*result.time_to_first_token_seconds);
+    // Latency histograms hold UP exchanges only: a timeout is a TIMEOUT result, not a 10 s latency.
+    if (result.result_class == ResultClass::kUp) {
+      data.duration.Observe(result.duration_seconds);
+      if (result.time_to_first_token_seconds) data.time_to_first_token.Observe(*result.time_to_first_token_seconds);
+    }
     if (result.usage) {
       data.tokens.prompt += result.usage->prompt;
       data.tokens.completion += result.usage->completion;
