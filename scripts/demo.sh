@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+# Only what runs here: the test binaries come with scripts/test.sh.
+BUILD_TARGETS="llm_probe_exporter mock_upstream" scripts/build.sh
 build/tools/mock_upstream/mock_upstream --listen 127.0.0.1:9836 \
   --scenarios tools/mock_upstream/demo_scenarios.json &
 mock=$!

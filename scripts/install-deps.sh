@@ -9,7 +9,7 @@ packages=(build-essential cmake ninja-build pkg-config git ca-certificates
   prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libcpp-httplib-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev libcrypt-dev python3)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(prometheus prometheus-alertmanager curl python3-yaml mmdebstrap)
+  packages+=(prometheus prometheus-alertmanager curl jq openssl python3-yaml mmdebstrap)
   # Hardening stages of scripts/test.sh: libFuzzer (clang + its runtime), wrk for the hostile
   # scraper test. gcc's ASan/UBSan/TSan runtimes come with build-essential.
   packages+=(clang libclang-rt-14-dev wrk)
@@ -26,8 +26,11 @@ done
 echo "Installing: ${missing[*]}" >&2
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
-# Package scripts must not start services (prometheus, alertmanager) on this machine.
+# Package scripts must not start services (prometheus, alertmanager) on this machine — during
+# this install only: the file goes when the script ends, failed or not, so packages installed
+# later by the user start their services as usual. A policy the machine already had stays.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
 fi

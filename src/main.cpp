@@ -17,13 +17,15 @@ constexpr const char* kUsage = R"(usage: llm_probe_exporter [flags]
   --config.check                validate the configuration and exit
   --web.listen-address=ADDR     address to listen on (default: :9835)
   --web.telemetry-path=PATH     path of the metrics endpoint (default: /metrics)
-  --web.config.file=PATH        TLS and basic auth (exporter-toolkit format), read at start
+  --web.config.file=PATH        TLS and basic auth (exporter-toolkit format), re-read when it
+                                or the files it names change
   --log.level=LEVEL             debug, info, warn or error (default: info)
   --log.format=FORMAT           logfmt or json (default: logfmt)
   --shard.count=N               split the targets of the config across N exporters (default: 1)
   --shard.index=K               probe only shard K, 0 <= K < N: a number or a name ending in -K,
                                 such as a StatefulSet pod's (default: 0)
   --web.health-check            GET /-/healthy on --web.listen-address and exit 0 or 1
+                                (over HTTPS when --web.config.file has TLS)
   --version                     print the version and exit
   --help                        show this help
 )";
@@ -152,8 +154,13 @@ int main(int argc, char** argv) {
   const auto listen = ParseListenAddress(flags->values.at("web.listen-address"));
   if (!listen) return Fail("malformed --web.listen-address (want host:port or :port)", 2);
   if (flags->health_check) {
-    const std::string unhealthy = CheckHealth(*listen);
-    return unhealthy.empty() ? 0 : Fail(unhealthy);
+    try {
+      const WebConfig web = web_config_file.empty() ? WebConfig{} : LoadWebConfigFile(web_config_file);
+      const std::string unhealthy = CheckHealth(*listen, web);
+      return unhealthy.empty() ? 0 : Fail(unhealthy);
+    } catch (const ConfigError& config_error) {
+      return Fail(config_error.what());
+    }
   }
   const std::string& telemetry_path = flags->values.at("web.telemetry-path");
   if (telemetry_path.size() < 2 || telemetry_path[0] != '/') {

@@ -22,6 +22,10 @@ cases=(
   "ticket |               | severity=warning alertname=LLMProbeConfigReloadFailed"
   "pager  | $group_route | severity=critical alertname=LLMProbeFailoverGroupDown group=chat-primary target=holysheep"
   "ticket | $group_route | severity=warning alertname=LLMProbeFailoverGroupDegraded group=chat-primary"
+  "watchdog |             | severity=info alertname=LLMProbeWatchdog"
+  "pager  |               | severity=critical alertname=LLMProbeExporterRestarting job=llm_probe_exporter instance=localhost:9835"
+  "ticket |               | severity=warning alertname=LLMProbeMisconfigured target=holysheep probe=chat"
+  "null   |               | severity=info alertname=LLMProbeExporterVersionSkew job=llm_probe_exporter"
   "ticket |               | alertname=SomethingWithoutSeverity"
   "ticket |               | severity=page alertname=UnknownSeverity"
 )

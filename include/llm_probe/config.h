@@ -63,6 +63,7 @@ struct TargetConfig {
   Provider provider = Provider::kOpenAI;
   std::string base_url;
   std::string api_key;  // secret: never log, render or copy into a label
+  std::string api_key_file;  // resolved path when the key comes from a file; watched for rotation
   std::map<std::string, std::string> headers;  // ${ENV} already expanded
   TlsConfig tls;
   std::string proxy_url;
@@ -98,9 +99,12 @@ struct Config {
   std::vector<GroupConfig> groups;
   std::map<std::string, Price> pricing;
   std::string file;      // the path it was read from
-  std::string checksum;  // of the file's bytes, to make an unchanged reload a no-op
+  std::string checksum;  // of the file's bytes and key files, to make an unchanged reload a no-op
+  // Keys a reload replaced (rotated key files): old results and logs may still hold them.
+  std::vector<std::string> retired_secrets;
 
-  // Every secret value the config holds (API keys, secret-looking header values), for redaction.
+  // Every secret value the config holds (API keys, secret-looking header values, retired keys),
+  // for redaction.
   std::vector<std::string> Secrets() const;
 };
 

@@ -15,7 +15,7 @@ struct ExporterOptions {
   std::string config_file;
   ListenAddress listen{"0.0.0.0", 9835};
   std::string telemetry_path = "/metrics";
-  // --web.config.file: TLS and basic auth; read once at start (a change needs a restart).
+  // --web.config.file: TLS and basic auth; re-read for new connections when its files change.
   std::string web_config_file;  // empty: plain HTTP, no auth
   BuildInfo build;
   EnvLookup env;  // default: the process environment

@@ -15,16 +15,11 @@
 namespace llm_probe {
 
 struct ListenAddress {
-  std::string host;  // "0.0.0.0" for ":port"
+  std::string host;  // "::" for ":port": dual-stack (IPv4 only on a kernel without IPv6)
   int port = 0;
 };
 // "host:port", ":port" or "[v6]:port"; nullopt when malformed.
 std::optional<ListenAddress> ParseListenAddress(const std::string& text);
-
-// GETs /-/healthy on a local listen address (a wildcard host means loopback), as a container
-// health check without curl in the image. Plain HTTP only. Returns an empty string when healthy,
-// else why not.
-std::string CheckHealth(const ListenAddress& listen);
 
 // The web config file (--web.config.file), in the Prometheus exporter-toolkit format; the subset
 // supported is documented in docs/operations.md.
@@ -63,6 +58,13 @@ struct ReloadOutcome {
   std::string error;  // kFailed: the ConfigError, file:line:col first
 };
 
+// GETs /-/healthy on a local listen address (a wildcard host means loopback), as a container
+// health check without curl in the image: over HTTPS when the web config has TLS (the
+// certificate is not verified: it is our own, on loopback), and with basic auth configured a 401
+// counts as an answer, since the check has no password. Returns an empty string when healthy,
+// else why not.
+std::string CheckHealth(const ListenAddress& listen, const WebConfig& web = {});
+
 struct ServerOptions {
   ListenAddress listen{"0.0.0.0", 9835};
   std::string telemetry_path = "/metrics";
@@ -71,6 +73,8 @@ struct ServerOptions {
   // At most one on-demand run per probe in this many seconds.
   double on_demand_min_interval_seconds = 10;
   WebConfig web;
+  // The file `web` came from: re-read for new connections when it or the files it names change.
+  std::string web_config_file;
 };
 
 class HttpServer {

@@ -85,7 +85,9 @@ struct GroupHealth {
   std::string name;
   int targets = 0;
   int healthy_targets = 0;
-  std::vector<std::string> healthy_members;  // best first: lowest recent median latency
+  // Best first: highest availability over the window (of the target's least available probe),
+  // then lowest median latency of UP results (of its slowest probe).
+  std::vector<std::string> healthy_members;
 };
 std::vector<GroupHealth> ComputeGroupHealth(const StoreView& view);
 

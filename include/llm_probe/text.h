@@ -22,9 +22,10 @@ bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix);
 // surrogates, nothing above U+10FFFF), its code point in `code_point`; 0 when there is none.
 std::size_t DecodeUtf8(std::string_view text, char32_t& code_point);
 
-// At most `max_bytes` of `text`, never ending inside a UTF-8 sequence: a label value cut in the
-// middle of a character is invalid UTF-8, and Prometheus then rejects the whole scrape.
-std::string_view CutUtf8(std::string_view text, std::size_t max_bytes);
+// A label value from outside the config (what an upstream sent): valid UTF-8, each invalid byte
+// replaced by U+FFFD, cut after the last whole character within `max_bytes`. Prometheus rejects
+// a whole scrape over one label value that is not valid UTF-8.
+std::string Utf8LabelValue(std::string_view text, std::size_t max_bytes);
 
 // 64-bit FNV-1a: shard placement and the config checksum.
 std::uint64_t Fnv1a64(std::string_view text);

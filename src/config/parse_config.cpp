@@ -308,6 +308,10 @@ class ConfigParser {
     // One trailing slash is a common way to write a base URL; paths are appended to it.
     if (target.base_url.ends_with('/')) target.base_url.pop_back();
     target.api_key = config_detail::ResolveApiKey(section, target.name, env_);
+    if (const MappingEntry* key_file = section.Find("api_key_file")) {
+      target.api_key_file =
+          config_detail::ResolveRelativeTo(source_.file(), section.ConvertEntry<std::string>(*key_file)).string();
+    }
     if (const MappingEntry* headers = section.Find("headers")) {
       target.headers = config_detail::ParseHeaders(source_, *headers, target.name, env_);
     }
@@ -539,7 +543,12 @@ Config ParseConfig(std::string_view yaml_text, const std::string& file_name, con
   const YAML::Node root = config_detail::LoadSingleDocument(source, std::string(yaml_text));
   Config config = ConfigParser(source, env).Parse({root, root.Mark()});
   config.file = file_name;
-  config.checksum = Fnv1a64Hex(yaml_text);
+  // A rotated key file is a change too (the checksum never leaves the process).
+  std::string checked(yaml_text);
+  for (const TargetConfig& target : config.targets) {
+    if (!target.api_key_file.empty()) checked += '\0' + target.api_key;
+  }
+  config.checksum = Fnv1a64Hex(checked);
   return config;
 }
 

@@ -197,6 +197,7 @@ std::vector<std::string> Config::Secrets() const {
     add(UrlPassword(target.base_url));
     add(UrlPassword(target.proxy_url));
   }
+  for (const std::string& secret : retired_secrets) add(secret);
   // Each once; the Redactor orders them for replacing (llm_probe/redact.h).
   std::sort(secrets.begin(), secrets.end());
   secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());

@@ -59,12 +59,18 @@ std::size_t DecodeUtf8(std::string_view text, char32_t& code_point) {
   return code_point < smallest || code_point > 0x10FFFF || surrogate ? 0 : length;
 }
 
-std::string_view CutUtf8(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return text;
-  std::size_t end = max_bytes;
-  // Continuation bytes of UTF-8 are 10xxxxxx: step back to the start of the cut character.
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
+std::string Utf8LabelValue(std::string_view text, std::size_t max_bytes) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  std::string value;
+  while (!text.empty()) {
+    char32_t code_point = 0;
+    const std::size_t length = DecodeUtf8(text, code_point);
+    const std::string_view piece = length == 0 ? kReplacement : text.substr(0, length);
+    if (value.size() + piece.size() > max_bytes) break;
+    value += piece;
+    text.remove_prefix(length == 0 ? 1 : length);
+  }
+  return value;
 }
 
 std::uint64_t Fnv1a64(std::string_view text) {

@@ -112,7 +112,7 @@ void WriteStateMetrics(FamilyWriter& writer, const Scrape& view) {
 }
 
 void WriteCounters(FamilyWriter& writer, const Scrape& view) {
-  writer.Begin("llm_probe_duration_seconds", "Duration of probe exchanges.", MetricType::Histogram);
+  writer.Begin("llm_probe_duration_seconds", "Duration of probe exchanges that ended UP.", MetricType::Histogram);
   ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
     writer.Histogram(labels, snapshot.duration);
   });
@@ -138,7 +138,8 @@ bool IsStream(const ProbeSnapshot& snapshot) { return snapshot.probe->type == Pr
 
 void WriteLlmMetrics(FamilyWriter& writer, const Scrape& view) {
   writer.Begin("llm_probe_time_to_first_token_seconds",
-               "Stream probes: request start to the first non-empty content.", MetricType::Histogram);
+               "Stream probes that ended UP: request start to the first non-empty content.",
+               MetricType::Histogram);
   ForEachProbe(view, [&](const ProbeSnapshot& snapshot, const LabelSet& labels) {
     if (IsStream(snapshot)) writer.Histogram(labels, snapshot.time_to_first_token);
   });
@@ -225,6 +226,15 @@ void WriteGroups(FamilyWriter& writer, const StoreView& view) {
   writer.Begin("llm_probe_group_healthy_targets",
                "Targets of the failover group whose every probe is healthy.", MetricType::Gauge);
   for (const auto& group : groups) writer.Gauge(LabelSet({{"group", group.name}}), group.healthy_targets);
+  writer.Begin("llm_probe_group_rank",
+               "Position of a target in its failover group's order, as the exporter ranks it (1 = switch here first).",
+               MetricType::Gauge);
+  for (const auto& group : groups) {
+    for (std::size_t rank = 0; rank < group.healthy_members.size(); ++rank) {
+      writer.Gauge(LabelSet({{"group", group.name}, {"target", group.healthy_members[rank]}}),
+                   static_cast<double>(rank + 1));
+    }
+  }
   writer.Begin("llm_probe_group_member", "Membership of targets in failover groups (always 1).",
                MetricType::Gauge);
   if (view.config) {

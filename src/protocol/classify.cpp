@@ -29,7 +29,7 @@ struct EnvelopeRule {
   int only_with_status = 0;  // 0: any status
 };
 
-constexpr std::array<EnvelopeRule, 21> kEnvelopeRules = {{
+constexpr std::array<EnvelopeRule, 29> kEnvelopeRules = {{
     {"invalid_api_key", ResultClass::kAuthError},
     {"authentication_error", ResultClass::kAuthError},
     {"invalid_authentication", ResultClass::kAuthError},
@@ -44,15 +44,57 @@ constexpr std::array<EnvelopeRule, 21> kEnvelopeRules = {{
     {"billing_hard_limit_reached", ResultClass::kQuotaExceeded},
     {"quota_exceeded", ResultClass::kQuotaExceeded},
     {"insufficient_user_quota", ResultClass::kQuotaExceeded},  // one-api/new-api relays, on a 403
+    {"insufficient_credits", ResultClass::kQuotaExceeded},
+    {"budget_exceeded", ResultClass::kQuotaExceeded},  // LiteLLM proxy budgets, on a 429 or 400
     {"rate_limit_exceeded", ResultClass::kRateLimited},
     {"rate_limit_error", ResultClass::kRateLimited},
     {"model_not_found", ResultClass::kModelNotFound},  // new-api sends it on a 503
+    // A retired model, or one that needs a dedicated endpoint, answered with 400: the config
+    // must name another model, and no retry will change that.
+    {"model_decommissioned", ResultClass::kModelNotFound},            // Groq
+    {"model_not_available", ResultClass::kModelNotFound},             // Together
+    {"dedicated_endpoint_not_running", ResultClass::kModelNotFound},  // Together
+    {"DeploymentNotFound", ResultClass::kModelNotFound},              // Azure
     // Anthropic uses not_found_error for any missing path or object; only on a 404 from a
     // model call is it the model.
     {"not_found_error", ResultClass::kModelNotFound, 404},
     {"overloaded_error", ResultClass::kOverloaded},
     {"server_overloaded", ResultClass::kOverloaded},
     {"engine_overloaded", ResultClass::kOverloaded},
+    {"request_too_large", ResultClass::kBadRequest},  // Anthropic's 413
+}};
+
+// Well-known wording, for envelopes whose type and code are generic (Anthropic's
+// invalid_request_error "Your credit balance is too low", Google's FAILED_PRECONDITION "User
+// location is not supported") and for relays that send only a message. Matched without ASCII
+// case against the message, or the whole non-HTML body when there is no message; every
+// fragment of a rule must occur. Asked after the envelope's type and code and before the
+// status; the first rule that matches wins, so the narrower actions come first.
+struct WordingRule {
+  std::array<std::string_view, 2> fragments;  // an empty second fragment matches anything
+  ResultClass result_class;
+};
+
+constexpr std::array<WordingRule, 18> kWordingRules = {{
+    {{"location is not supported", ""}, ResultClass::kForbidden},  // Gemini
+    {{"region, or territory not supported", ""}, ResultClass::kForbidden},
+    {{"not available in your region", ""}, ResultClass::kForbidden},
+    {{"incorrect api key", ""}, ResultClass::kAuthError},  // xAI answers a bad key with 400
+    {{"credit balance is too low", ""}, ResultClass::kQuotaExceeded},  // Anthropic, on a 400
+    {{"insufficient balance", ""}, ResultClass::kQuotaExceeded},       // DeepSeek
+    {{"insufficient credits", ""}, ResultClass::kQuotaExceeded},       // OpenRouter and relays
+    {{"more credits", ""}, ResultClass::kQuotaExceeded},
+    {{"budget has been exceeded", ""}, ResultClass::kQuotaExceeded},  // LiteLLM
+    {{"quota is not enough", ""}, ResultClass::kQuotaExceeded},       // one-api/new-api
+    {{"额度不足", ""}, ResultClass::kQuotaExceeded},  // "quota not enough"
+    {{"model", "decommissioned"}, ResultClass::kModelNotFound},
+    {{"model", "does not exist"}, ResultClass::kModelNotFound},
+    {{"model", "not found"}, ResultClass::kModelNotFound},
+    {{"invalid model", ""}, ResultClass::kModelNotFound},         // LiteLLM, Perplexity
+    {{"non-serverless model", ""}, ResultClass::kModelNotFound},  // Together
+    // A relay with no channel for the model answers 503, but nothing recovers by waiting.
+    {{"无可用渠道", ""}, ResultClass::kModelNotFound},  // "no available channel"
+    {{"no available channel", ""}, ResultClass::kModelNotFound},
 }};
 
 // 408 and 504 are TIMEOUT although a reply arrived: a proxy or the upstream gave up waiting for
@@ -62,17 +104,19 @@ struct StatusRule {
   ResultClass result_class;
 };
 
-constexpr std::array<StatusRule, 11> kStatusRules = {{
+constexpr std::array<StatusRule, 13> kStatusRules = {{
     {400, ResultClass::kBadRequest},
     {401, ResultClass::kAuthError},
     {402, ResultClass::kQuotaExceeded},
     {403, ResultClass::kForbidden},
     {404, ResultClass::kModelNotFound},
     {408, ResultClass::kTimeout},
+    {413, ResultClass::kBadRequest},  // the probe request is too large for this upstream or its proxy
     {422, ResultClass::kBadRequest},
     {429, ResultClass::kRateLimited},
     {503, ResultClass::kOverloaded},
     {504, ResultClass::kTimeout},
+    {524, ResultClass::kTimeout},  // Cloudflare: the origin did not answer in time
     {529, ResultClass::kOverloaded},
 }};
 
@@ -96,6 +140,22 @@ constexpr std::array<TransportRule, 7> kTransportRules = {{
 bool IsAsciiLetter(char c) {
   const char lower = AsciiLower(c);
   return lower >= 'a' && lower <= 'z';
+}
+
+bool ContainsIgnoringCase(std::string_view text, std::string_view fragment) {
+  return std::search(text.begin(), text.end(), fragment.begin(), fragment.end(), [](char a, char b) {
+           return AsciiLower(a) == AsciiLower(b);
+         }) != text.end();
+}
+
+const WordingRule* FindWordingRule(std::string_view text) {
+  if (text.empty()) return nullptr;
+  const auto found =
+      std::find_if(kWordingRules.begin(), kWordingRules.end(), [&](const WordingRule& rule) {
+        return std::all_of(rule.fragments.begin(), rule.fragments.end(),
+                           [&](std::string_view fragment) { return ContainsIgnoringCase(text, fragment); });
+      });
+  return found == kWordingRules.end() ? nullptr : &*found;
 }
 
 bool IsControlOrSpace(char32_t code_point) {
@@ -256,9 +316,12 @@ Classification ClassifyHttpError(int status, std::string_view body) {
   Classification classification{ClassFromStatus(status), "HTTP " + std::to_string(status)};
   const std::optional<ErrorEnvelope> envelope = ParseErrorEnvelope(body);
   if (!envelope) {
-    // A proxy's HTML error page says nothing the status does not; plain text often does
-    // ("upstream connect error or disconnect/reset before headers").
-    if (!LooksLikeHtml(body)) AppendDetailPart(classification.detail, body, kMaxDetailMessageBytes);
+    // A proxy's HTML error page says nothing the status does not, and its boilerplate must not
+    // match any wording; plain text often does ("upstream connect error or disconnect/reset
+    // before headers"), and so does JSON that is not an error envelope.
+    if (LooksLikeHtml(body)) return classification;
+    if (const WordingRule* rule = FindWordingRule(body)) classification.result_class = rule->result_class;
+    AppendDetailPart(classification.detail, body, kMaxDetailMessageBytes);
     return classification;
   }
 
@@ -268,13 +331,20 @@ Classification ClassifyHttpError(int status, std::string_view body) {
   const bool code_adds_nothing =
       envelope->code.find_first_not_of("0123456789") == std::string::npos;
   std::string_view shown_key = code_adds_nothing ? envelope->type : envelope->code;
+  bool envelope_decided = false;
   for (const std::string_view key :
        {std::string_view(envelope->code), std::string_view(envelope->type)}) {
     if (const EnvelopeRule* rule = FindEnvelopeRule(key, status)) {
       classification.result_class = rule->result_class;
       shown_key = key;
+      envelope_decided = true;
       break;
     }
+  }
+  // An error whose message is not text (LiteLLM nests an object there) is read whole.
+  const std::string_view wording = envelope->message.empty() ? body : std::string_view(envelope->message);
+  if (!envelope_decided) {
+    if (const WordingRule* rule = FindWordingRule(wording)) classification.result_class = rule->result_class;
   }
   AppendDetailPart(classification.detail, shown_key, kMaxDetailKeyBytes);
   AppendDetailPart(classification.detail, envelope->message, kMaxDetailMessageBytes);

@@ -2,7 +2,13 @@
 
 #include <httplib.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +17,7 @@
 
 #include "basic_auth.h"
 #include "llm_probe/clock.h"
+#include "live_web_config.h"
 #include "llm_probe/compression.h"
 #include "llm_probe/log.h"
 #include "tls.h"
@@ -49,12 +56,21 @@ const ProbeSnapshot* FindProbe(const StoreView& view, const std::string& target,
   return nullptr;
 }
 
-std::unique_ptr<httplib::Server> MakeServer(const WebConfig& web) {
+// Every TLS connection starts with the files as they are now (LiveWebConfig).
+int UseCurrentTls(SSL* connection, int*, void* live) {
+  auto& web = *static_cast<internal::LiveWebConfig*>(live);
+  web.Refresh();
+  web.UseCurrentTls(*connection);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+std::unique_ptr<httplib::Server> MakeServer(const WebConfig& web, internal::LiveWebConfig& live) {
   if (!web.tls) return std::make_unique<httplib::Server>();
   std::string error;
   auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
     const auto failure = internal::ConfigureTls(context, *web.tls);
     if (failure) error = failure->message;
+    SSL_CTX_set_client_hello_cb(&context, UseCurrentTls, &live);
     return !failure;
   });
   // The web config loader has set up the same files once already; this fails only when they
@@ -71,6 +87,21 @@ constexpr std::chrono::seconds kOnDemandMargin{5};
 // Prometheus needs one or two; the rest is headroom against slow or hostile clients.
 constexpr std::size_t kMaxConnectionWorkers = 64;
 
+// Connections the kernel completes before the accept loop takes them. cpp-httplib's default is
+// 5: a burst of scrapes (several Prometheus replicas, a reloading fleet) beyond that has its
+// SYNs dropped and waits a second or more for the retransmission.
+constexpr int kListenBacklog = 1024;
+
+// ":port" is the dual-stack wildcard; on a kernel without IPv6 it falls back to IPv4.
+constexpr const char* kDualStackHost = "::";
+
+bool HasIpv6() {
+  const int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  if (probe < 0) return false;
+  ::close(probe);
+  return true;
+}
+
 }  // namespace
 
 std::optional<ListenAddress> ParseListenAddress(const std::string& text) {
@@ -78,7 +109,7 @@ std::optional<ListenAddress> ParseListenAddress(const std::string& text) {
   if (colon == std::string::npos || colon + 1 >= text.size()) return std::nullopt;
   std::string host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
+  if (host.empty()) host = kDualStackHost;
   int port = 0;
   for (std::size_t i = colon + 1; i < text.size(); ++i) {
     if (text[i] < '0' || text[i] > '9') return std::nullopt;
@@ -88,16 +119,24 @@ std::optional<ListenAddress> ParseListenAddress(const std::string& text) {
   return ListenAddress{host, port};
 }
 
-std::string CheckHealth(const ListenAddress& listen) {
+std::string CheckHealth(const ListenAddress& listen, const WebConfig& web) {
   std::string host = listen.host;
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-  if (host == "::") host = "::1";
-  httplib::Client client(host, listen.port);
-  client.set_connection_timeout(3, 0);
-  client.set_read_timeout(3, 0);
-  const auto response = client.Get("/-/healthy");
+  // Loopback IPv4 answers for both wildcards: "::" listens dual-stack.
+  if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+  std::unique_ptr<httplib::ClientImpl> client;
+  if (web.tls) {
+    auto https = std::make_unique<httplib::SSLClient>(host, listen.port);
+    https->enable_server_certificate_verification(false);
+    client = std::move(https);
+  } else {
+    client = std::make_unique<httplib::ClientImpl>(host, listen.port);
+  }
+  client->set_connection_timeout(3, 0);
+  client->set_read_timeout(3, 0);
+  const auto response = client->Get("/-/healthy");
   if (!response) return "no answer from " + host + ":" + std::to_string(listen.port) + ": " + httplib::to_string(response.error());
-  if (response->status != 200) return "/-/healthy answered " + std::to_string(response->status);
+  const bool asks_for_password = response->status == 401 && !web.basic_auth_users.empty();
+  if (response->status != 200 && !asks_for_password) return "/-/healthy answered " + std::to_string(response->status);
   return {};
 }
 
@@ -141,10 +180,11 @@ struct HttpServer::Impl {
   // capacity is never spent on a gzip body ten times smaller.
   ScrapeBuffers text_buffers;
   ScrapeBuffers gzip_buffers;
+  internal::LiveWebConfig web;  // before `server`, whose TLS connections use it
   std::unique_ptr<httplib::Server> server;
-  std::unique_ptr<internal::BasicAuth> basic_auth;  // null: no basic_auth_users
   std::thread thread;
   int port = 0;
+  int listen_socket = -1;  // the last socket cpp-httplib tried to bind: the bound one on success
 
   std::mutex on_demand_mutex;
   std::map<std::pair<std::string, std::string>, Clock::time_point> last_on_demand;
@@ -155,10 +195,8 @@ struct HttpServer::Impl {
         store(snapshot_store),
         collector(metrics),
         runner(probe_runner),
-        server(MakeServer(options.web)) {
-    if (!options.web.basic_auth_users.empty()) {
-      basic_auth = std::make_unique<internal::BasicAuth>(options.web.basic_auth_users);
-    }
+        web(options.web_config_file, options.web),
+        server(MakeServer(options.web, web)) {
     // Slow or stuck clients must not hold worker threads for long (this bounds the TLS
     // handshake too).
     server->set_read_timeout(10, 0);
@@ -166,16 +204,40 @@ struct HttpServer::Impl {
     server->set_keep_alive_timeout(5);
     server->set_payload_max_length(64 * 1024);
     server->new_task_queue = [] { return new internal::GrowingWorkerPool(kMaxConnectionWorkers); };
+    // Instead of cpp-httplib's defaults, which add SO_REUSEPORT: with it a second exporter on
+    // the same port would start and share the connections (and the first one's TLS and basic
+    // auth would not protect the second's). SO_REUSEADDR alone lets a restart bind while old
+    // connections linger in TIME_WAIT, never while another socket listens.
+    server->set_socket_options([this](int socket) {
+      const int yes = 1;
+      const int no = 0;
+      ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+      // An IPv6 wildcard takes IPv4 too, whatever net.ipv6.bindv6only says ("[::1]" is IPv6 only
+      // by nature). Fails harmlessly on an IPv4 socket.
+      ::setsockopt(socket, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
+      listen_socket = socket;
+    });
+    // Every response: browsers must not guess HTML or script out of metrics, JSON or errors.
+    server->set_default_headers({{"X-Content-Type-Options", "nosniff"}});
     // Before routing, so every path (unknown ones too) asks for credentials, and before a
     // request body is read.
     server->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
-      if (!basic_auth || basic_auth->Allows(request.get_header_value("Authorization"))) {
-        return httplib::Server::HandlerResponse::Unhandled;
+      web.Refresh();
+      const std::shared_ptr<internal::BasicAuth> basic_auth = web.basic_auth();
+      if (basic_auth && !basic_auth->Allows(request.get_header_value("Authorization"))) {
+        response.status = 401;
+        response.set_header("WWW-Authenticate", "Basic realm=\"llm_probe_exporter\", charset=\"UTF-8\"");
+        response.set_content("Unauthorized\n", kText);
+        return httplib::Server::HandlerResponse::Handled;
       }
-      response.status = 401;
-      response.set_header("WWW-Authenticate", "Basic realm=\"llm_probe_exporter\", charset=\"UTF-8\"");
-      response.set_content("Unauthorized\n", kText);
-      return httplib::Server::HandlerResponse::Handled;
+      // `curl -X POST .../-/reload` sends neither a body nor a Content-Length, which cpp-httplib
+      // rejects with 400 once routing reads the body; such a request has no body (RFC 9112 6.3).
+      if (request.method == "POST" && request.path == "/-/reload" && !request.has_header("Content-Length") &&
+          !request.has_header("Transfer-Encoding")) {
+        Reload(response);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
     });
     server->set_logger([](const httplib::Request& request, const httplib::Response& response) {
       if (!LogEnabled(LogLevel::kDebug)) return;
@@ -212,20 +274,7 @@ struct HttpServer::Impl {
       response.status = ready ? 200 : 503;
       response.set_content(ready ? "Ready\n" : "Not ready: no configuration loaded\n", kText);
     });
-    server->Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) {
-      const ReloadOutcome outcome =
-          options.reload ? options.reload() : ReloadOutcome{ReloadOutcome::kFailed, "reload is not available"};
-      if (outcome.kind == ReloadOutcome::kFailed) {
-        response.status = 500;
-        response.set_content("Reload failed; the running configuration stays: " +
-                                 RedactorFor(store.Read()).Redact(outcome.error) + "\n",
-                             kText);
-        return;
-      }
-      response.set_content(outcome.kind == ReloadOutcome::kUnchanged ? "Configuration unchanged\n"
-                                                                     : "Configuration reloaded\n",
-                           kText);
-    });
+    server->Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) { Reload(response); });
     server->Get("/-/reload", [](const httplib::Request&, httplib::Response& response) {
       response.status = 405;
       response.set_header("Allow", "POST");
@@ -245,11 +294,31 @@ struct HttpServer::Impl {
     });
     server->Get("/", [this](const httplib::Request&, httplib::Response& response) {
       const StoreView view = store.Read();
+      // The page has no script, no frame and no form, and styles only inline: nothing else may load.
+      response.set_header("Content-Security-Policy",
+                          "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                          "form-action 'none'; frame-ancestors 'none'");
       response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view), NowUnix()),
                                                 options.telemetry_path),
                            "text/html; charset=utf-8");
     });
   }
+
+  void Reload(httplib::Response& response) {
+    const ReloadOutcome outcome =
+        options.reload ? options.reload() : ReloadOutcome{ReloadOutcome::kFailed, "reload is not available"};
+    if (outcome.kind == ReloadOutcome::kFailed) {
+      response.status = 500;
+      response.set_content("Reload failed; the running configuration stays: " +
+                               RedactorFor(store.Read()).Redact(outcome.error) + "\n",
+                           kText);
+      return;
+    }
+    response.set_content(outcome.kind == ReloadOutcome::kUnchanged ? "Configuration unchanged\n"
+                                                                   : "Configuration reloaded\n",
+                         kText);
+  }
+
 
   void OnDemand(const httplib::Request& request, httplib::Response& response) {
     const std::string target = request.get_param_value("target");
@@ -296,17 +365,24 @@ HttpServer::~HttpServer() { Stop(); }
 
 int HttpServer::Bind() {
   const ListenAddress& listen = impl_->options.listen;
+  const std::string host = listen.host == kDualStackHost && !HasIpv6() ? "0.0.0.0" : listen.host;
+  errno = 0;
   if (listen.port == 0) {
-    impl_->port = impl_->server->bind_to_any_port(listen.host);
-  } else if (impl_->server->bind_to_port(listen.host, listen.port)) {
+    impl_->port = impl_->server->bind_to_any_port(host);
+  } else if (impl_->server->bind_to_port(host, listen.port)) {
     impl_->port = listen.port;
   } else {
     impl_->port = -1;
   }
   if (impl_->port <= 0) {
-    throw std::runtime_error("cannot listen on " + listen.host + ":" + std::to_string(listen.port) +
-                             " (address in use or not available)");
+    const std::string reason = errno == EADDRINUSE ? "address already in use, by another exporter or program"
+                               : errno != 0        ? std::strerror(errno)
+                                                   : "address not available";
+    const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    throw std::runtime_error("cannot listen on " + shown + ":" + std::to_string(listen.port) + ": " + reason);
   }
+  // Listening again only raises the queue length (Linux keeps the socket and its connections).
+  ::listen(impl_->listen_socket, kListenBacklog);
   return impl_->port;
 }
 

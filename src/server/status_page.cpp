@@ -209,7 +209,8 @@ std::string GroupsTable(const json& groups) {
                                         "</span>") +
             Cell("Best first", members.empty() ? "<span class=bad>none</span>" : members, true) + "</tr>";
   }
-  return html + "</tbody></table>";
+  return html + "</tbody></table><p>Best first: healthy members only, the highest availability over the "
+                "window first, then the lowest median latency.</p>";
 }
 
 std::string ProbesTable(double now, const std::vector<const json*>& probes) {

@@ -51,8 +51,11 @@ Transition ProbeState::Record(const ProbeResult& result, const RecordTime& now) 
       data_.health.Record(result.result_class, now.unix_seconds, result.duration_seconds);
   data_.last_result = result;
   data_.last_run_unix = now.unix_seconds;
-  data_.duration.Observe(result.duration_seconds);
-  if (result.time_to_first_token_seconds) data_.time_to_first_token.Observe(*result.time_to_first_token_seconds);
+  // Latency histograms hold UP exchanges only: a timeout is a TIMEOUT result, not a 10 s latency.
+  if (result.result_class == ResultClass::kUp) {
+    data_.duration.Observe(result.duration_seconds);
+    if (result.time_to_first_token_seconds) data_.time_to_first_token.Observe(*result.time_to_first_token_seconds);
+  }
   if (result.usage) {
     data_.tokens.prompt += result.usage->prompt;
     data_.tokens.completion += result.usage->completion;
@@ -61,7 +64,7 @@ Transition ProbeState::Record(const ProbeResult& result, const RecordTime& now) 
     data_.cost_usd += cost;
     budget_->Spend(cost, now.unix_seconds);
   }
-  if (result.served_model) data_.served_model = std::string(CutUtf8(*result.served_model, kServedModelMaxBytes));
+  if (result.served_model) data_.served_model = Utf8LabelValue(*result.served_model, kServedModelMaxBytes);
   if (!result.rate_limits.empty()) data_.rate_limits = result.rate_limits;
   if (result.tls_cert_expiry_unix) data_.tls_cert_expiry_unix = result.tls_cert_expiry_unix;
   if (result.retry_after_seconds) schedule_.BackOff(now.steady, *result.retry_after_seconds);

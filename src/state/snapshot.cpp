@@ -40,12 +40,14 @@ StoreView SnapshotStore::Read() const {
 std::vector<GroupHealth> ComputeGroupHealth(const StoreView& view) {
   std::vector<GroupHealth> groups;
   if (!view.config || view.config->groups.empty()) return groups;
-  // A target is as healthy as its least healthy probe, and as fast as its slowest one. Only
+  // A target is as healthy as its least healthy probe, as available as its least available one
+  // and as fast as its slowest one. Only
   // group members matter: with 1,000 probes and a few groups, the medians of the others would
   // be most of a scrape's work here.
   struct TargetState {
     bool seen = false;  // a member without probes in the view is not healthy
     bool healthy = true;
+    double availability = 1;  // a probe without results yet counts as 0: proven members first
     double median_latency = 0;
   };
   std::map<std::string, TargetState> targets;
@@ -58,21 +60,26 @@ std::vector<GroupHealth> ComputeGroupHealth(const StoreView& view) {
     TargetState& state = member->second;
     state.seen = true;
     state.healthy = state.healthy && snapshot->health.healthy();
+    state.availability = std::min(state.availability, snapshot->health.availability().value_or(0));
     state.median_latency =
         std::max(state.median_latency, snapshot->health.median_up_duration().value_or(0));
   }
   for (const auto& group : view.config->groups) {
     GroupHealth health{group.name, static_cast<int>(group.targets.size()), 0, {}};
-    std::vector<std::pair<double, std::string>> ranked;
+    std::vector<std::pair<const TargetState*, std::string>> ranked;
     for (const auto& member : group.targets) {
       const auto found = targets.find(member);
       if (found == targets.end() || !found->second.seen || !found->second.healthy) continue;
       ++health.healthy_targets;
-      ranked.emplace_back(found->second.median_latency, member);
+      ranked.emplace_back(&found->second, member);
     }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& [latency, member] : ranked) health.healthy_members.push_back(std::move(member));
+    // The steadiest first, the fastest among equally steady ones: a fast member that fails one
+    // probe in five is a worse place to send traffic than a slower one that never fails.
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      if (a.first->availability != b.first->availability) return a.first->availability > b.first->availability;
+      return a.first->median_latency < b.first->median_latency;
+    });
+    for (auto& [state, member] : ranked) health.healthy_members.push_back(std::move(member));
     groups.push_back(std::move(health));
   }
   return groups;

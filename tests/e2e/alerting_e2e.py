@@ -6,7 +6,7 @@ Everything runs on 127.0.0.1 on free ports, in a temporary folder, and is stoppe
 
   mock_upstream      scenarios primary, backup, solo (tools/mock_upstream)
   llm_probe_exporter interval 1s, failure_threshold 2; group "chat" = [primary, backup];
-                     "solo" in no group, healthy all along (no alert may ever name it)
+                     "solo" in no group, healthy until step 6 (no other alert may name it)
   prometheus         scrape and evaluation every 1s, --rules.alert.resend-delay=1s, loading the
                      shipped deploy/prometheus/rules/*.yml through tests/e2e/shorten_rules.py:
                      every `for` / `keep_firing_for` divided by --for-divisor (default 6: 1m ->
@@ -26,6 +26,11 @@ Script (each step has a bounded wait and says what it waited for when it fails):
                                       runbook_url, whose section exists in docs/runbook.md
   5 primary and backup recover     -> resolved notifications for every alert that was notified
                                       (LLMProbeDown only after keep_firing_for)
+  6 solo's key is rejected (401),  -> pager: LLMProbeAuthFailure{target=solo}; after the fix its
+    then fixed                        resolved notification and NO page at all for LLMProbeDown of
+                                      solo (issue 14: the inhibited symptom must not outlive the
+                                      cause alert and page as new)
+  all along                        -> LLMProbeWatchdog at receiver watchdog, never anywhere else
 
 Per alert it prints the seconds from the fault injection (the PUT to the mock) to the
 notification at the sink, and with --report FILE writes them as a Markdown table.
@@ -60,6 +65,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Alerts that may arrive at any time without being part of the script (see the docstring).
 ALLOWED_UNSCRIPTED = {"LLMProbeErrorBudgetBurn"}
+# The always-firing heartbeat; it must reach its own receiver and no other.
+WATCHDOG = "LLMProbeWatchdog"
 
 
 class E2EFailure(Exception):
@@ -310,6 +317,8 @@ class E2E:
         for e in self.sink.events():
             if e["labels"].get("alertname") in ALLOWED_UNSCRIPTED:
                 continue
+            if e["labels"].get("alertname") == WATCHDOG and e["receiver"] == "watchdog":
+                continue
             if not any(matches(e["labels"], want) for want in allowed):
                 bad.append(e)
         return bad
@@ -462,20 +471,25 @@ scrape_configs:
         group_down = {"alertname": "LLMProbeFailoverGroupDown", "group": "chat", "severity": "critical"}
         auth = {"alertname": "LLMProbeAuthFailure", "target": "primary", "probe": "chat",
                 "severity": "critical"}
+        solo_auth = {"alertname": "LLMProbeAuthFailure", "target": "solo", "probe": "models",
+                     "severity": "critical"}
 
         # 1. All healthy: nothing may arrive, nothing may be pending or firing. The quiet window
         # is longer than the shortened `for` of LLMProbeDown plus Alertmanager's group_wait.
         # Rules evaluated before the first scrape see no series at all (LLMProbeExporterAbsent goes
         # pending for an evaluation or two): let that settle first.
         self.wait_for("no alert pending or firing once the exporter is scraped",
-                      lambda: not self.query("ALERTS"), 20)
+                      lambda: not self.query(f'ALERTS{{alertname!="{WATCHDOG}"}}'), 20)
+        heartbeat = self.expect(1, self.t_start, {"alertname": WATCHDOG}, receiver="watchdog", timeout=30)
+        log(f"OK step 1: the Watchdog reached its own receiver {heartbeat['arrived'] - self.t_start:.1f}s "
+            "after the start")
         quiet = self.for_s + 5
         log(f"step 1: all healthy; watching for {quiet:.0f}s that no alert is pending or notified")
         deadline = time.time() + quiet
         while time.time() < deadline:
             self.procs.check_alive()
-            alerts = [s["metric"] for s in self.query("ALERTS")]
-            if alerts or self.sink.count():
+            alerts = [s["metric"] for s in self.query(f'ALERTS{{alertname!="{WATCHDOG}"}}')]
+            if alerts or [e for e in self.sink.events() if e["labels"].get("alertname") != WATCHDOG]:
                 raise E2EFailure("step 1: an alert while every upstream is healthy:\n" + self.state())
             time.sleep(0.5)
         log("OK step 1: no alert pending, firing or notified")
@@ -551,17 +565,42 @@ scrape_configs:
         self.expect(5, t5, primary_down, status="resolved", receiver="ticket",
                     timeout=self.keep_firing_s + 45)
 
+        # 6. A target without backup: its key is rejected, then fixed. LLMProbeAuthFailure pages;
+        # after the fix it resolves, and LLMProbeDown of solo never pages — neither while the
+        # cause alert fires nor after it resolves (the symptom must not outlive its inhibitor).
+        log("step 6: solo answers 401 invalid_api_key")
+        t6 = time.time()
+        self.steps.append((6, t6, "solo answers 401"))
+        self.set_scenario("solo", {"status": 401, "error_code": "invalid_api_key",
+                                   "error_message": "Incorrect API key provided."})
+        self.expect(6, t6, solo_auth, receiver="pager", timeout=30)
+        # Long enough for LLMProbeDown's shortened `for` to have passed under the old rules.
+        time.sleep(self.for_s + 5)
+        log("step 6: the key is fixed (solo answers again)")
+        t6_fix = time.time()
+        self.steps.append((6, t6_fix, "solo's key fixed"))
+        self.set_scenario("solo", {})
+        self.expect(6, t6_fix, solo_auth, status="resolved", receiver="pager", timeout=self.keep_firing_s + 45)
+        # Alertmanager group_wait (1s) and a resend: a late LLMProbeDown page would be here by now.
+        time.sleep(8)
+        solo_down = [e for e in self.sink.events()
+                     if matches(e["labels"], {"alertname": "LLMProbeDown", "target": "solo"})]
+        if solo_down:
+            raise E2EFailure(f"step 6: LLMProbeDown{{target=solo}} was notified ({solo_down[0]['receiver']}, "
+                             f"{solo_down[0]['arrived'] - t6_fix:+.1f}s from the fix): a fixed key produced a page")
+        log("OK step 6: after the key fix, LLMProbeAuthFailure resolved and no LLMProbeDown page arrived")
+
         def all_resolved():
             last = {}
             for e in self.sink.events():
                 key = tuple(sorted(e["labels"].items()))
                 last[key] = e
             open_ = [e for e in last.values() if e["status"] == "firing"
-                     and e["labels"].get("alertname") not in ALLOWED_UNSCRIPTED]
+                     and e["labels"].get("alertname") not in ALLOWED_UNSCRIPTED | {WATCHDOG}]
             return not open_
         self.wait_for("a resolved notification for every alert notified as firing (except "
                       + ", ".join(sorted(ALLOWED_UNSCRIPTED)) + ")", all_resolved, self.group_keep_firing_s + 45)
-        allowed = [primary_down, degraded, group_down, auth, backup_down]
+        allowed = [primary_down, degraded, group_down, auth, backup_down, solo_auth]
         bad = self.unexpected(allowed)
         if bad:
             raise E2EFailure("unexpected notifications:\n" + "\n".join(
@@ -578,6 +617,10 @@ scrape_configs:
         if pages:
             raise E2EFailure("LLMProbeErrorBudgetBurn paged for a failover-group member: "
                              + describe(pages[0]["labels"]))
+        misrouted = [e for e in self.sink.events()
+                     if e["labels"].get("alertname") == WATCHDOG and e["receiver"] != "watchdog"]
+        if misrouted:
+            raise E2EFailure(f"{WATCHDOG} reached receiver {misrouted[0]['receiver']}")
         burn = [e for e in self.sink.events() if e["labels"].get("alertname") in ALLOWED_UNSCRIPTED]
         if burn:
             self.notes.append(", ".join(sorted(ALLOWED_UNSCRIPTED)) + " opened a ticket during the run "

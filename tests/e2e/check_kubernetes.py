@@ -262,6 +262,12 @@ def check_overlay(objects, service, where):
     relabel = [r for e in endpoints for r in e.get("relabelings", [])
                if r.get("targetLabel") == "job" and r.get("replacement") == "llm_probe_exporter"]
     check(relabel, f"{where}: ServiceMonitor must set job=\"llm_probe_exporter\" (the rules select it)")
+    # Alert identity must survive a rollout: `instance` from names, never the pod IP (issue 14).
+    instance = [r for e in endpoints for r in e.get("relabelings", []) if r.get("targetLabel") == "instance"]
+    check(instance and all("__address__" not in r.get("sourceLabels", []) for r in instance)
+          and any("__meta_kubernetes_service_name" in r.get("sourceLabels", []) for r in instance),
+          f"{where}: ServiceMonitor must set a stable instance (namespace/service, or namespace/pod "
+          "for StatefulSet replicas), not the pod IP")
 
     # The PrometheusRule carries exactly the shipped rule groups.
     want = rule_groups()

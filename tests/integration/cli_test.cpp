@@ -127,6 +127,25 @@ TEST(CliTest, APortAlreadyTakenIsOneClearErrorAndExitCode3) {
   EXPECT_THAT(output, HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port)));
 }
 
+// Two real exporters on one port: the second must not share the first's socket (SO_REUSEPORT
+// would let it, serving its own config, and without the first one's TLS and basic auth).
+TEST(CliTest, ASecondExporterOnTheSamePortExitsWithCode3) {
+  TempDir dir;
+  const std::string file = dir.Write("config.yaml",
+      "global: {interval: 1h}\ntargets:\n  - name: relay\n    base_url: http://127.0.0.1:1/v1\n"
+      "    probes: [{name: models, type: models}]\n");
+  const std::string address = "127.0.0.1:" + std::to_string(testing::ClosedPort());
+  Process first({"--config.file", file, "--web.listen-address", address}, dir.path() + "/first.log");
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return RunCommand(kBinary + " --web.health-check --web.listen-address " + address) == 0;
+  })) << ReadFile(dir.path() + "/first.log");
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --config.file " + file + " --web.listen-address " + address, &output), 3);
+  EXPECT_EQ(output, "llm_probe_exporter: cannot listen on " + address +
+                        ": address already in use, by another exporter or program\n");
+  EXPECT_EQ(RunCommand(kBinary + " --web.health-check --web.listen-address " + address), 0) << "the first one serves on";
+}
+
 TEST(CliTest, SigtermLetsTheInFlightProbeFinishAndExitsZero) {
   mock_upstream::MockUpstream mock;
   mock.Start();

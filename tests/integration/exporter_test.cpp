@@ -170,6 +170,12 @@ TEST_F(ExporterTest, EveryClassTheMockProducesIsOnMetricsWithItsLabels) {
     EXPECT_EQ(SeriesValue(metrics, Series("llm_probe_success", target, "chat", model)), status == "UP" ? 1.0 : 0.0);
     EXPECT_GE(*SeriesValue(metrics, Series("llm_probe_total", target, "chat", model, "status=\"" + status + "\"")), 1.0);
     EXPECT_EQ(SeriesValue(metrics, Series("llm_probe_healthy", target, "chat", model)), status == "UP" ? 1.0 : 0.0);
+    // Latency counts UP exchanges only: a timeout or an error page is never read as latency.
+    if (status == "UP") {
+      EXPECT_GE(*SeriesValue(metrics, Series("llm_probe_duration_seconds_count", target, "chat", model)), 1.0);
+    } else {
+      EXPECT_EQ(SeriesValue(metrics, Series("llm_probe_duration_seconds_count", target, "chat", model)), 0.0);
+    }
   }
   EXPECT_EQ(SeriesValue(metrics, Series("llm_probe_status", "listing", "models", "", "status=\"MODEL_NOT_FOUND\"")), 1.0);
   EXPECT_EQ(SeriesValue(metrics, "llm_probe_model_listed{target=\"listing\",probe=\"models\",model=\"gpt-4o\"}"), 1.0);
@@ -247,6 +253,10 @@ TEST_F(ExporterTest, TheGroupApiListsHealthyMembersBestFirst) {
   const std::string metrics = Metrics();
   EXPECT_EQ(SeriesValue(metrics, "llm_probe_group_healthy_targets{group=\"chat-primary\"}"), 2.0);
   EXPECT_EQ(SeriesValue(metrics, "llm_probe_group_targets{group=\"chat-primary\"}"), 3.0);
+  // The same order as a gauge, for the alerts' "switch to" list and the dashboards.
+  EXPECT_EQ(SeriesValue(metrics, "llm_probe_group_rank{group=\"chat-primary\",target=\"fast\"}"), 1.0);
+  EXPECT_EQ(SeriesValue(metrics, "llm_probe_group_rank{group=\"chat-primary\",target=\"slow\"}"), 2.0);
+  EXPECT_FALSE(SeriesValue(metrics, "llm_probe_group_rank{group=\"chat-primary\",target=\"down\"}").has_value());
   int status = 0;
   Get(exporter_->port(), "/api/v1/targets?group=nope", &status);
   EXPECT_EQ(status, 404);

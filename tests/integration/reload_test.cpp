@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -171,6 +172,103 @@ TEST_F(ReloadTest, AnUnchangedFileIsANoOpAndGetIsNotAllowed) {
   ASSERT_TRUE(get);
   EXPECT_EQ(get->status, 405);
   EXPECT_EQ(get->get_header_value("Allow"), "POST");
+}
+
+// What the README tells users to type: curl -X POST sends no body and no Content-Length.
+TEST_F(ReloadTest, TheDocumentedCurlCommandReloads) {
+  std::string output;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port()) + "/-/reload";
+  ASSERT_EQ(testing::RunCommand("curl -sS -i -X POST " + url, &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("HTTP/1.1 200")) << output;
+  EXPECT_THAT(output, HasSubstr("Configuration unchanged"));
+
+  Write(Config({Target("kept", "1s")}));
+  ASSERT_EQ(testing::RunCommand("curl -sS -i -X POST " + url, &output), 0) << output;
+  EXPECT_THAT(output, HasSubstr("Configuration reloaded"));
+  EXPECT_EQ(Metrics().find("target=\"removed\""), std::string::npos);
+
+  // With a body and its length, and chunked, as other clients send it.
+  ASSERT_EQ(testing::RunCommand("curl -sS -X POST -d '' " + url, &output), 0) << output;
+  EXPECT_EQ(output, "Configuration unchanged\n");
+  ASSERT_EQ(testing::RunCommand("curl -sS -X POST -H 'Transfer-Encoding: chunked' -d 'x' " + url, &output), 0) << output;
+  EXPECT_EQ(output, "Configuration unchanged\n");
+  // Two requests on one kept-alive connection: the bodiless POST leaves the stream in step.
+  ASSERT_EQ(testing::RunCommand("curl -sS -X POST " + url + " --next -sS " +
+                                    "http://127.0.0.1:" + std::to_string(port()) + "/-/healthy",
+                                &output),
+            0)
+      << output;
+  EXPECT_EQ(output, "Configuration unchanged\nHealthy\n");
+  ASSERT_EQ(testing::RunCommand("curl -sS -o /dev/null -w '%{http_code}' " + url, &output), 0) << output;
+  EXPECT_EQ(output, "405");
+}
+
+// Metrics, JSON and errors are never sniffed as HTML; the status page may load nothing.
+TEST_F(ReloadTest, ResponsesCarryNosniffAndTheStatusPageARestrictivePolicy) {
+  httplib::Client client("127.0.0.1", port());
+  for (const char* path : {"/metrics", "/api/v1/targets", "/-/healthy", "/-/ready", "/-/reload", "/probe", "/no/such/path"}) {
+    const auto response = client.Get(path);
+    ASSERT_TRUE(response) << path;
+    EXPECT_EQ(response->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+  }
+  const auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  const std::string policy = page->get_header_value("Content-Security-Policy");
+  EXPECT_THAT(policy, HasSubstr("default-src 'none'"));
+  EXPECT_THAT(policy, Not(HasSubstr("script-src")));
+  EXPECT_THAT(policy, HasSubstr("frame-ancestors 'none'"));
+}
+
+// A key file replaced the way Kubernetes updates a mounted Secret (a new file renamed over the
+// old path): the next probes send the new key with no signal; an emptied file keeps the last
+// good key and says why; neither key ever shows on the page or in the API.
+TEST(KeyFileRotationTest, ARotatedKeyFileIsUsedWithoutASignal) {
+  mock_upstream::MockUpstream mock;
+  mock.Start();
+  TempDir dir;
+  const std::string old_key = "sk-rotation-old-0123456789";
+  const std::string new_key = "sk-rotation-new-9876543210";
+  auto write_key = [&](const std::string& key) {
+    dir.Write("key.next", key + "\n");
+    std::filesystem::rename(dir.path() + "/key.next", dir.path() + "/key");
+  };
+  write_key(old_key);
+  // The upstream refuses, echoing the key as OpenAI does: the failure stays in the probe's
+  // history across the rotation, and the old key must stay redacted there.
+  mock.SetBehaviour("keys", mock_upstream::Behaviour{.status = 401, .error_code = "invalid_api_key",
+                                                     .error_message = "Incorrect API key provided: " + old_key});
+  ExporterOptions options;
+  options.config_file = dir.Write("config.yaml",
+      "global: {interval: 1s, timeout: 500ms, jitter: 0%}\ntargets:\n  - name: relay\n    base_url: " +
+      mock.BaseUrl("keys") + "\n    api_key_file: key\n    probes: [{name: models, type: models}]\n");
+  options.listen = {"127.0.0.1", 0};
+  options.build = {"test", "test"};
+  Exporter exporter(options);
+  exporter.Start();
+  auto last_key = [&] {
+    const auto requests = mock.Requests("keys");
+    return requests.empty() ? std::string() : requests.back().headers.at("authorization");
+  };
+  ASSERT_TRUE(WaitFor([&] { return last_key() == "Bearer " + old_key; })) << last_key();
+
+  write_key(new_key);
+  ASSERT_TRUE(WaitFor([&] { return last_key() == "Bearer " + new_key; })) << last_key();
+  const int port = exporter.port();
+  EXPECT_EQ(SeriesValue(Get(port, "/metrics"), kReloadSuccessful), 1.0);
+
+  write_key("");
+  ASSERT_TRUE(WaitFor([&] { return SeriesValue(Get(port, "/metrics"), kReloadSuccessful) == 0.0; }));
+  const int requests_before = mock.RequestCount("keys");
+  ASSERT_TRUE(WaitFor([&] { return mock.RequestCount("keys") >= requests_before + 2; }));
+  EXPECT_EQ(last_key(), "Bearer " + new_key) << "an empty key file keeps the last good key";
+  const std::string api = Get(port, "/api/v1/targets");
+  EXPECT_THAT(api, HasSubstr("is empty")) << "the reason is on the page and in the API";
+  EXPECT_THAT(api, HasSubstr("Incorrect API key provided: <redacted>")) << "the old failure is still shown";
+  for (const std::string& page : {api, Get(port, "/"), Get(port, "/metrics")}) {
+    EXPECT_THAT(page, Not(HasSubstr(old_key)));
+    EXPECT_THAT(page, Not(HasSubstr(new_key)));
+  }
+  exporter.Stop();
 }
 
 TEST_F(ReloadTest, ScrapesKeepWorkingWhileConfigsSwap) {

@@ -218,6 +218,85 @@ TEST_F(WebConfigTest, MinVersionTls13RefusesTls12Clients) {
 
 // The binary as an operator runs it: a web config that cannot work stops the start with exit
 // code 1 and one line naming the file and the place in it; --config.check checks it too.
+// The README's reload command behind TLS and basic auth, typed with curl's own flags.
+TEST_F(WebConfigTest, CurlReloadsBehindTlsAndBasicAuth) {
+  StartExporter(TlsYaml("basic_auth_users:\n  prometheus: " + BcryptHash("scrape-pass-1", 4) + "\n"));
+  const std::string url = "https://127.0.0.1:" + std::to_string(exporter_->port()) + "/-/reload";
+  const std::string curl = "curl -sS --cacert " + certs_.ca_cert + " -o /dev/null -w '%{http_code}' ";
+  std::string output;
+  ASSERT_EQ(RunCommand(curl + "-u prometheus:scrape-pass-1 -X POST " + url, &output), 0) << output;
+  EXPECT_EQ(output, "200");
+  ASSERT_EQ(RunCommand(curl + "-X POST " + url, &output), 0) << output;
+  EXPECT_EQ(output, "401");
+  ASSERT_EQ(RunCommand(curl + "-u prometheus:scrape-pass-1 " + url, &output), 0) << output;
+  EXPECT_EQ(output, "405");
+}
+
+// What cert-manager and a Secret update do to a running exporter: the files change under it, and
+// new connections get the new certificate and users, without a restart or a signal; a broken
+// file keeps the last good config.
+TEST_F(WebConfigTest, ChangedFilesServeNewConnectionsWithoutARestart) {
+  const std::string users = "basic_auth_users:\n  prometheus: " + BcryptHash("scrape-pass-1", 4) + "\n";
+  StartExporter(TlsYaml(users));
+  const std::string port = std::to_string(exporter_->port());
+  auto fingerprint = [](const std::string& pem) {
+    return testing::MustRun("openssl x509 -noout -fingerprint -sha256 -in " + pem);
+  };
+  auto served_fingerprint = [&] {
+    std::string output;
+    RunCommand("openssl s_client -connect 127.0.0.1:" + port + " </dev/null 2>/dev/null | "
+               "openssl x509 -noout -fingerprint -sha256", &output);
+    return output;
+  };
+  auto status = [&](const std::string& user, const std::string& password) {
+    auto client = Https();
+    client->set_basic_auth(user.c_str(), password.c_str());
+    const auto response = client->Get("/metrics");
+    return response ? response->status : 0;
+  };
+  ASSERT_EQ(served_fingerprint(), fingerprint(certs_.server_cert));
+
+  // A renewed certificate from the same CA, moved into place as a new file.
+  const std::string dir = dir_.path();
+  testing::MustRun("openssl req -new -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout " + dir +
+                   "/renewed-key.pem -out " + dir + "/renewed.csr 2>&1 && openssl x509 -req -days 2 -in " + dir +
+                   "/renewed.csr -CA " + certs_.ca_cert + " -CAkey " + dir + "/ca-key.pem -CAcreateserial -extfile " +
+                   dir + "/server.ext -out " + dir + "/renewed.pem 2>&1");
+  const std::string renewed = fingerprint(dir + "/renewed.pem");
+  ASSERT_NE(renewed, fingerprint(certs_.server_cert));
+  testing::MustRun("mv " + dir + "/renewed-key.pem " + certs_.server_key + " && mv " + dir + "/renewed.pem " +
+                   certs_.server_cert);
+  ASSERT_TRUE(testing::WaitFor([&] { return served_fingerprint() == renewed; })) << served_fingerprint();
+  EXPECT_EQ(status("prometheus", "scrape-pass-1"), 200) << "the renewed certificate verifies against the CA";
+
+  // A new user, added by rewriting the web config.
+  dir_.Write("web.yml", TlsYaml(users + "  grafana: " + BcryptHash("dash-pass-2", 4) + "\n"));
+  ASSERT_TRUE(testing::WaitFor([&] { return status("grafana", "dash-pass-2") == 200; }));
+
+  // A broken file: the last good config goes on serving, over the next looks at the files.
+  dir_.Write("web.yml", "tls_server_config: [\n");
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(status("grafana", "dash-pass-2"), 200);
+    ASSERT_EQ(served_fingerprint(), renewed);
+  }
+}
+
+// The container health check of a TLS listener with basic auth: it speaks TLS when given the
+// web config, and a password request is an answer.
+TEST_F(WebConfigTest, HealthCheckFlagWorksAgainstATlsListener) {
+  StartExporter(TlsYaml("basic_auth_users:\n  prometheus: " + BcryptHash("scrape-pass-1", 4) + "\n"));
+  const std::string listen = " --web.listen-address 127.0.0.1:" + std::to_string(exporter_->port());
+  std::string output;
+  EXPECT_EQ(RunCommand(kBinary + " --web.health-check" + listen + " --web.config.file " + dir_.path() + "/web.yml", &output), 0)
+      << output;
+  EXPECT_EQ(RunCommand(kBinary + " --web.health-check" + listen, &output), 1) << "plain HTTP gets no answer from TLS";
+  exporter_->Stop();
+  EXPECT_EQ(RunCommand(kBinary + " --web.health-check" + listen + " --web.config.file " + dir_.path() + "/web.yml", &output), 1);
+  EXPECT_THAT(output, HasSubstr("no answer"));
+  exporter_.reset();
+}
+
 TEST_F(WebConfigTest, ABadWebConfigStopsTheStartWithFileLineAndColumn) {
   const std::string config = dir_.Write("config.yaml", ConfigYaml());
   struct Case {

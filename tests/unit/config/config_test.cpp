@@ -592,7 +592,34 @@ TEST(ChecksumTest, IsFnv1a64OfTheBytes) {
 TEST(ChecksumTest, FileAndTextAgree) {
   const fs::path path = kConfigTestdata / "good" / "full.yaml";
   const EnvLookup env = FakeEnvironment(kFixtureEnvironment);
-  EXPECT_EQ(LoadConfigFile(path.string(), env).checksum, ReferenceFnv1a64(ReadBytes(path)));
+  EXPECT_EQ(LoadConfigFile(path.string(), env).checksum, ParseConfig(ReadBytes(path), path.string(), env).checksum);
+}
+
+// A rotated key file is a change, so a reload picks it up; the same key is no change.
+TEST(ChecksumTest, CoversTheContentOfKeyFiles) {
+  TempDir dir;
+  const std::string yaml =
+      "targets:\n  - name: relay\n    base_url: http://127.0.0.1:1/v1\n    api_key_file: relay.key\n"
+      "    probes: [{name: models, type: models}]\n";
+  const fs::path config = dir.Write("config.yaml", yaml);
+  const EnvLookup env = FakeEnvironment({});
+  dir.Write("relay.key", "sk-first-0123456789\n");
+  const Config first = LoadConfigFile(config.string(), env);
+  EXPECT_EQ(first.targets[0].api_key_file, (dir.path() / "relay.key").string());
+  dir.Write("relay.key", "sk-first-0123456789");
+  EXPECT_EQ(LoadConfigFile(config.string(), env).checksum, first.checksum) << "a trailing newline is not the key";
+  dir.Write("relay.key", "sk-second-9876543210\n");
+  EXPECT_NE(LoadConfigFile(config.string(), env).checksum, first.checksum);
+}
+
+TEST(SecretsTest, RetiredKeysStayRedacted) {
+  Config config;
+  config.targets.resize(1);
+  config.targets[0].api_key = "sk-new-0123456789";
+  config.retired_secrets = {"sk-old-0123456789"};
+  const std::vector<std::string> secrets = config.Secrets();
+  EXPECT_NE(std::find(secrets.begin(), secrets.end(), "sk-new-0123456789"), secrets.end());
+  EXPECT_NE(std::find(secrets.begin(), secrets.end(), "sk-old-0123456789"), secrets.end());
 }
 
 }  // namespace

@@ -55,14 +55,21 @@ TEST(DecodeUtf8Test, ReadsWellFormedSequencesOnly) {
   EXPECT_EQ(DecodeUtf8("\x80", code_point), 0u) << "lone continuation byte";
 }
 
-TEST(CutUtf8Test, NeverEndsInsideACharacter) {
-  EXPECT_EQ(CutUtf8("short", 128), "short");
-  EXPECT_EQ(CutUtf8("abcdef", 3), "abc");
-  // "a" then the 3-byte euro sign: a cut at 2 or 3 bytes would split it.
-  EXPECT_EQ(CutUtf8("a\xe2\x82\xac", 2), "a");
-  EXPECT_EQ(CutUtf8("a\xe2\x82\xac", 3), "a");
-  EXPECT_EQ(CutUtf8("a\xe2\x82\xac", 4), "a\xe2\x82\xac");
-  EXPECT_EQ(CutUtf8("\xf0\x9f\x98\x80", 0), "");
+// "모델" is two 3-byte characters: a cut at 4 or 5 bytes keeps only the first.
+TEST(Utf8LabelValueTest, CutsOnACodePointBoundary) {
+  EXPECT_EQ(Utf8LabelValue("\xEB\xAA\xA8\xEB\x8D\xB8", 6), "\xEB\xAA\xA8\xEB\x8D\xB8");
+  EXPECT_EQ(Utf8LabelValue("\xEB\xAA\xA8\xEB\x8D\xB8", 5), "\xEB\xAA\xA8");
+  EXPECT_EQ(Utf8LabelValue("\xEB\xAA\xA8\xEB\x8D\xB8", 4), "\xEB\xAA\xA8");
+  EXPECT_EQ(Utf8LabelValue("\xEB\xAA\xA8\xEB\x8D\xB8", 2), "");
+  EXPECT_EQ(Utf8LabelValue("gpt-4o\xF0\x9F\x98\x80", 9), "gpt-4o") << "a 4-byte emoji is kept whole or not at all";
+  EXPECT_EQ(Utf8LabelValue("gpt-4o", 128), "gpt-4o");
+}
+
+TEST(Utf8LabelValueTest, ReplacesInvalidBytes) {
+  EXPECT_EQ(Utf8LabelValue("a\xFF" "b", 128), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(Utf8LabelValue("a\xEB\xAA", 128), "a\xEF\xBF\xBD\xEF\xBF\xBD") << "a character cut by the upstream";
+  EXPECT_EQ(Utf8LabelValue("\xC0\xAF", 128), "\xEF\xBF\xBD\xEF\xBF\xBD") << "an overlong form";
+  EXPECT_EQ(Utf8LabelValue("\xED\xA0\x80", 128), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD") << "a surrogate";
 }
 
 // The pinned values were checked against an independent implementation: shard placement and

@@ -301,7 +301,14 @@ INSTANTIATE_TEST_SUITE_P(
                       EnvelopeRow{"model_not_found", ResultClass::kModelNotFound},
                       EnvelopeRow{"overloaded_error", ResultClass::kOverloaded},
                       EnvelopeRow{"server_overloaded", ResultClass::kOverloaded},
-                      EnvelopeRow{"engine_overloaded", ResultClass::kOverloaded}));
+                      EnvelopeRow{"engine_overloaded", ResultClass::kOverloaded},
+                      EnvelopeRow{"insufficient_credits", ResultClass::kQuotaExceeded},
+                      EnvelopeRow{"budget_exceeded", ResultClass::kQuotaExceeded},
+                      EnvelopeRow{"model_decommissioned", ResultClass::kModelNotFound},
+                      EnvelopeRow{"model_not_available", ResultClass::kModelNotFound},
+                      EnvelopeRow{"dedicated_endpoint_not_running", ResultClass::kModelNotFound},
+                      EnvelopeRow{"DeploymentNotFound", ResultClass::kModelNotFound},
+                      EnvelopeRow{"request_too_large", ResultClass::kBadRequest}));
 
 TEST(ClassifyHttpErrorTest, NotFoundErrorIsTheModelOnlyOnA404) {
   const std::string body = R"({"type":"error","error":{"type":"not_found_error","message":"m"}})";
@@ -363,7 +370,8 @@ INSTANTIATE_TEST_SUITE_P(
         StatusRow{529, ResultClass::kOverloaded}, StatusRow{599, ResultClass::kServerError},
         StatusRow{0, ResultClass::kHttpError}, StatusRow{200, ResultClass::kHttpError},
         StatusRow{302, ResultClass::kHttpError}, StatusRow{405, ResultClass::kHttpError},
-        StatusRow{409, ResultClass::kHttpError}, StatusRow{413, ResultClass::kHttpError},
+        StatusRow{409, ResultClass::kHttpError}, StatusRow{413, ResultClass::kBadRequest},
+        StatusRow{524, ResultClass::kTimeout},
         StatusRow{600, ResultClass::kHttpError}, StatusRow{-1, ResultClass::kHttpError}));
 
 // ---- ClassifyHttpError: real replies --------------------------------------------------------
@@ -410,8 +418,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "HTTP 429: rate_limit_error: This request would exceed"},
         ReplyRow{529, &kAnthropicOverloaded, ResultClass::kOverloaded,
                  "HTTP 529: overloaded_error: Overloaded"},
-        // Known gap: Anthropic says "out of credit" only in prose; the status decides.
-        ReplyRow{400, &kAnthropicCreditTooLow, ResultClass::kBadRequest,
+        // Anthropic says "out of credit" only in prose, on a 400: the wording decides.
+        ReplyRow{400, &kAnthropicCreditTooLow, ResultClass::kQuotaExceeded,
                  "HTTP 400: invalid_request_error: Your credit balance is too low"},
         ReplyRow{400, &kGeminiInvalidKey, ResultClass::kAuthError,
                  "HTTP 400: API_KEY_INVALID: API key not valid."},
@@ -426,6 +434,152 @@ INSTANTIATE_TEST_SUITE_P(
                  "HTTP 404: NotFoundError: The model `foo` does not exist."},
         ReplyRow{403, &kNewApiOutOfCredit, ResultClass::kQuotaExceeded,
                  "HTTP 403: insufficient_user_quota: \xe7\x94\xa8\xe6\x88\xb7"}));
+
+// ---- ClassifyHttpError: the class is the on-call's action --------------------------------
+// Each rule below is shown with two phrasings from different providers or relays, all taken
+// from tests/testdata/real (the source of each is cited there) unless marked otherwise, so a
+// rule is a rule about wording and not about one body.
+
+struct ActionRow {
+  std::string name;
+  int status;
+  std::string body;
+  ResultClass expected;
+};
+
+void PrintTo(const ActionRow& row, std::ostream* os) { *os << row.name; }
+
+class ActionRuleTest : public ::testing::TestWithParam<ActionRow> {};
+
+TEST_P(ActionRuleTest, Classifies) {
+  EXPECT_EQ(ClassifyHttpError(GetParam().status, GetParam().body).result_class, GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    RetiredOrUnavailableModelOn400IsModelNotFound, ActionRuleTest,
+    ::testing::Values(
+        ActionRow{"GroqDecommissioned", 400,
+                  R"json({"error":{"message":"The model `llama-3.1-70b-versatile` has been decommissioned and is no longer supported. Please refer to https://console.groq.com/docs/deprecations for a recommendation on which model to use instead.","type":"invalid_request_error","code":"model_decommissioned"}})json",
+                  ResultClass::kModelNotFound},
+        ActionRow{"TogetherNonServerless", 400,
+                  R"json({"id":"okkMX9R-2j9zxn-a023f614f858ff7e","error":{"message":"Unable to access non-serverless model mistralai/Mixtral-8x7B-Instruct-v0.1. Please visit https://api.together.ai/models/mistralai/Mixtral-8x7B-Instruct-v0.1 to create and start a new dedicated endpoint for the model.","type":"invalid_request_error","param":null,"code":"model_not_available"}})json",
+                  ResultClass::kModelNotFound},
+        // The same situations in words only, with no telling code:
+        ActionRow{"GroqWordingWithoutCode", 400,  // openfang#834 pasted only the message
+                  R"json({"error":{"message":"The model gemma2-9b-it has been decommissioned and is no longer supported."}})json",
+                  ResultClass::kModelNotFound},
+        ActionRow{"TogetherWordingThroughAGateway", 400,  // truefoundry/models#950
+                  R"json({"status":"failure","message":"together-ai error: Unable to access non-serverless model togethercomputer/EssentialAI-RNJ-1-Instruct.","error":{"message":"together-ai error: Unable to access non-serverless model togethercomputer/EssentialAI-RNJ-1-Instruct."}})json",
+                  ResultClass::kModelNotFound},
+        ActionRow{"LiteLlmInvalidModelName", 400,
+                  R"json({"error": {"message": "400: {'error': 'Invalid model name passed in model=Lite-GPT-12'}", "type": "None", "param": "None", "code": 400}})json",
+                  ResultClass::kModelNotFound},
+        ActionRow{"LiteLlmPassingPerplexitysInvalidModel", 400,
+                  R"json({"error": {"message": "litellm.BadRequestError: PerplexityException - Invalid model 'perplexity/sonar'. Received Model Group=pplx-sonar", "type": null, "param": null, "code": "400"}})json",
+                  ResultClass::kModelNotFound},
+        ActionRow{"LiteLlmMessageIsAnObject", 400,
+                  R"json({"error":{"message":{"error":"/chat/completions: Invalid model name passed in model=DeepSeek-R1x."},"type":"None","param":"None","code":"400"}})json",
+                  ResultClass::kModelNotFound}));
+
+INSTANTIATE_TEST_SUITE_P(
+    OutOfCreditUnderAnotherStatusIsQuotaExceeded, ActionRuleTest,
+    ::testing::Values(
+        ActionRow{"AnthropicCreditTooLowOn400", 400, kAnthropicCreditTooLow,
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"DeepSeekInsufficientBalanceThroughLiteLlmOn400", 400,
+                  R"json({"error":{"message":"Insufficient Balance","type":"unknown_error","param":null,"code":"invalid_request_error"}})json",
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"LiteLlmBudgetExceededOn429", 429,
+                  R"json({"error":{"message":"Budget has been exceeded! Current cost: 10.51, Max budget: 10.00","type":"budget_exceeded","code":"429"}})json",
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"LiteLlmBudgetWordingOn400", 400,
+                  R"json({"error": {"message": "litellm.BadRequestError: OpenAIException - Budget has been exceeded! Current cost: 14.xxx, Max budget: 100.", "type": null, "param": null, "code": "400"}})json",
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"OneApiUserQuotaOn403", 403,
+                  R"json({"error":{"message":"user quota is not enough (request id: 2024081922011112714735330169131)","type":"v_api_error","param":"","code":"insufficient_user_quota"}})json",
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"NewApiChineseQuotaWordingWithoutCode", 403,  // kNewApiOutOfCredit, code removed
+                  "{\"error\":{\"message\":\"\xe7\x94\xa8\xe6\x88\xb7\xe9\xa2\x9d\xe5\xba\xa6\xe4\xb8\x8d\xe8\xb6\xb3\","
+                  "\"type\":\"new_api_error\"}}",
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"OpenRouterNestedMessageOn400", 400,  // forgecode#571 did not show the status
+                  R"json({"error":{"error":{"message":"More credits are required to run this request. 128000 token capacity required, 19484 available.","code":402},"code":402}})json",
+                  ResultClass::kQuotaExceeded},
+        ActionRow{"OpenGatewayInsufficientCredits", 402,
+                  R"json({"error":{"message":"Insufficient credits","type":"insufficient_quota","code":"insufficient_credits"}})json",
+                  ResultClass::kQuotaExceeded}));
+
+INSTANTIATE_TEST_SUITE_P(
+    RegionRefusedIsForbidden, ActionRuleTest,
+    ::testing::Values(
+        ActionRow{"GeminiFailedPrecondition", 400,
+                  R"json({"error": {"code": 400, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}})json",
+                  ResultClass::kForbidden},
+        // gemini-cli and proxies wrap Google's error text into their own envelope
+        // (google-gemini/gemini-cli#24641).
+        ActionRow{"GeminiErrorWrappedInAMessage", 400,
+                  R"json({"error":{"message":"{\n \"error\": {\n \"code\": 400,\n \"message\": \"User location is not supported for the API use.\",\n \"status\": \"FAILED_PRECONDITION\"\n }\n}\n","code":400,"status":"Bad Request"}})json",
+                  ResultClass::kForbidden},
+        ActionRow{"OpenAiRegionWordingThroughARelay", 400,  // the one-api#1692 message, code removed
+                  R"json({"error":{"message":"Country, region, or territory not supported (request id: 2024072510422562564674066306279)","type":"request_forbidden"}})json",
+                  ResultClass::kForbidden}));
+
+INSTANTIATE_TEST_SUITE_P(
+    RequestTooLargeIsBadRequest, ActionRuleTest,
+    ::testing::Values(
+        ActionRow{"AnthropicRequestTooLarge", 413,
+                  R"json({"error":{"type":"request_too_large","message":"Request exceeds the maximum size"}})json",
+                  ResultClass::kBadRequest},
+        ActionRow{"NginxPageInFrontOfARelay", 413,
+                  "<html>\n<head><title>413 Request Entity Too Large</title></head>\n<body>\n",
+                  ResultClass::kBadRequest},
+        ActionRow{"AnthropicContextWindow", 413,
+                  R"json({"type":"error","error":{"type":"invalid_request_error","message":"Request size exceeds model context window"}})json",
+                  ResultClass::kBadRequest}));
+
+INSTANTIATE_TEST_SUITE_P(
+    RelayWithoutAChannelIsModelNotFound, ActionRuleTest,
+    ::testing::Values(
+        ActionRow{"OneApi", 503,
+                  R"json({"error":{"message":"当前分组 default 下对于模型 gpt-5 无可用渠道 (request id: 2025082215093026624875464905761)","type":"one_api_error"}})json",
+                  ResultClass::kModelNotFound},
+        ActionRow{"NewApiDistributor", 503,
+                  R"json({"error":{"message":"分组 auto 下模型 grok-2-latest 无可用渠道（distributor） (request id: 2026042418413181641393iYiPvWMa)"}})json",
+                  ResultClass::kModelNotFound},
+        // new-api's English wording, as relays' own error tables quote it (not in the corpus).
+        ActionRow{"NewApiEnglish", 503,
+                  R"json({"error":{"message":"No available channel for model gpt-5.1 under group default (distributor)","type":"new_api_error"}})json",
+                  ResultClass::kModelNotFound},
+        // A plain 503 without that wording stays OVERLOADED.
+        ActionRow{"PlainServiceUnavailable", 503,
+                  R"json({"error":{"message":"Service Unavailable","type":"server_error"}})json",
+                  ResultClass::kOverloaded}));
+
+INSTANTIATE_TEST_SUITE_P(
+    BadKeyUnderAnotherStatusIsAuthError, ActionRuleTest,
+    ::testing::Values(
+        ActionRow{"XaiStringError", 400,
+                  R"json({"error":"Incorrect API key provided: na***ys. You can obtain an API key from https://console.x.ai."})json",
+                  ResultClass::kAuthError},
+        ActionRow{"OpenAiWordingWithoutCode", 400,
+                  R"json({"error":{"message":"Incorrect API key provided: sk-proj-****MxYA.","type":"invalid_request_error"}})json",
+                  ResultClass::kAuthError}));
+
+TEST(ClassifyHttpErrorTest, EnvelopeCodeDecidesBeforeWording) {
+  // "Rate limit reached ... model" must not be read as a model problem, nor a quota code as
+  // a model one: the code is the more specific of the two.
+  EXPECT_EQ(ClassifyHttpError(429, kOpenAiRateLimited).result_class, ResultClass::kRateLimited);
+  EXPECT_EQ(ClassifyHttpError(
+                404, R"json({"error":{"message":"The model `x` does not exist","code":"insufficient_quota"}})json")
+                .result_class,
+            ResultClass::kQuotaExceeded);
+}
+
+TEST(ClassifyHttpErrorTest, HtmlBoilerplateIsNotWording) {
+  // A proxy page that happens to mention a model is still only its status.
+  EXPECT_EQ(ClassifyHttpError(502, "<html><body>model not found? try again</body></html>").result_class,
+            ResultClass::kServerError);
+}
 
 TEST(ClassifyHttpErrorTest, HtmlErrorPageIsAServerErrorWithoutTheMarkup) {
   const Classification classification = ClassifyHttpError(502, kNginx502);

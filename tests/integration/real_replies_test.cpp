@@ -1,0 +1,316 @@
+// Replays every real provider reply of tests/testdata/real through the exporter as the user
+// runs it: a local server answers with the recorded status, headers and body (streams in
+// pieces, one event at a time), and one running llm_probe_exporter probes one target per
+// case. Each target must end in the class the corpus names, UP streams must have a time to
+// first token, nothing may crash, and the key the probes send must never show on the pages.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.h"
+
+namespace llm_probe {
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+const std::string kBinary = std::string(LLM_PROBE_BINARY_DIR) + "/src/llm_probe_exporter";
+const std::string kCorpusDir = std::string(LLM_PROBE_TESTDATA_DIR) + "/real";
+
+struct ReplayCase {
+  std::string provider;
+  json data;
+  std::string id() const { return data.at("id"); }
+  bool stream() const { return data.at("probe") == "stream"; }
+};
+
+std::vector<ReplayCase> LoadCorpus() {
+  std::vector<ReplayCase> cases;
+  for (const auto& entry : std::filesystem::directory_iterator(kCorpusDir)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream file(entry.path());
+    const json document = json::parse(file);
+    for (const json& item : document.at("cases")) cases.push_back({document.at("provider"), item});
+  }
+  return cases;
+}
+
+// The body cut after each blank line (LF, CRLF or CR framing), so each event arrives on its
+// own; whatever follows the last blank line (a cut mid-line) is the last piece.
+std::vector<std::string> EventPieces(const std::string& body) {
+  std::vector<std::string> pieces;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    for (const std::string_view separator : {"\r\n\r\n", "\n\n", "\r\r"}) {
+      if (body.compare(i, separator.size(), separator) == 0) {
+        const std::size_t end = i + separator.size();
+        pieces.push_back(body.substr(begin, end - begin));
+        begin = end;
+        i = end - 1;
+        break;
+      }
+    }
+  }
+  if (begin < body.size()) pieces.push_back(body.substr(begin));
+  return pieces;
+}
+
+// Serves the recorded replies: the first path segment names the case.
+class ReplayServer {
+ public:
+  ReplayServer(const std::vector<ReplayCase>& cases, std::string key) : key_(std::move(key)) {
+    for (const ReplayCase& replay : cases) cases_.emplace(replay.id(), replay.data);
+    auto handler = [this](const httplib::Request& request, httplib::Response& response) {
+      Serve(request, response);
+    };
+    server_.Get(".*", handler);
+    server_.Post(".*", handler);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    testing::WaitFor([this] { return server_.is_running(); });
+  }
+  ~ReplayServer() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::set<std::string> served() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return served_;
+  }
+  std::set<std::string> without_key() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return without_key_;
+  }
+
+ private:
+  void Serve(const httplib::Request& request, httplib::Response& response) {
+    const std::string path = request.path.substr(1);
+    const auto found = cases_.find(path.substr(0, path.find('/')));
+    if (found == cases_.end()) {
+      response.status = 599;
+      return;
+    }
+    const json& replay = found->second;
+    const bool key_sent = request.get_header_value("Authorization") == "Bearer " + key_ ||
+                          request.get_header_value("x-api-key") == key_ ||
+                          request.get_header_value("api-key") == key_;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      served_.insert(found->first);
+      if (!key_sent) without_key_.insert(found->first);
+    }
+    response.status = replay.at("status");
+    std::string content_type = "application/octet-stream";
+    for (const auto& [name, value] : replay.at("headers").items()) {
+      if (name == "content-type") {
+        content_type = value;
+      } else if (name != "content-length" && name != "transfer-encoding") {
+        response.set_header(name, value.get<std::string>());
+      }
+    }
+    const std::string body = replay.at("body");
+    if (replay.at("probe") != "stream" || response.status != 200) {
+      response.set_content(body, content_type);
+      return;
+    }
+    auto pieces = std::make_shared<std::vector<std::string>>(EventPieces(body));
+    response.set_chunked_content_provider(
+        content_type, [pieces, next = std::size_t{0}](std::size_t, httplib::DataSink& sink) mutable {
+          if (next == pieces->size()) {
+            sink.done();
+            return true;
+          }
+          // A pause between events, so the first token arrives measurably after the request.
+          std::this_thread::sleep_for(std::chrono::milliseconds(15));
+          const std::string& piece = (*pieces)[next++];
+          return sink.write(piece.data(), piece.size());
+        });
+  }
+
+  std::string key_;
+  std::map<std::string, json> cases_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  mutable std::mutex mutex_;
+  std::set<std::string> served_;
+  std::set<std::string> without_key_;
+};
+
+// A running exporter; killed on destruction if it is still up.
+class ExporterProcess {
+ public:
+  ExporterProcess(const std::vector<std::string>& args, const std::string& log_file) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(log_file.c_str(), "w", stderr);
+      std::vector<char*> argv{const_cast<char*>(kBinary.c_str())};
+      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      execv(kBinary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~ExporterProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool Running() { return waitpid(pid_, &status_, WNOHANG) == 0; }
+  int Stop() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    testing::WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; });
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = 0;
+};
+
+std::string Quoted(const std::string& text) { return json(text).dump(); }
+
+std::string ConfigFor(const std::vector<ReplayCase>& cases, int port) {
+  std::ostringstream yaml;
+  // A short interval so every target has a result within a few seconds; the timeout leaves
+  // room for the slowest stream (a few events, 15 ms apart) on a busy machine.
+  yaml << "global: {interval: 2s, timeout: 1500ms, jitter: 0%}\ntargets:\n";
+  for (const ReplayCase& replay : cases) {
+    const std::string type = replay.stream() ? "stream" : replay.data.at("probe").get<std::string>();
+    yaml << "  - name: " << replay.id() << "\n"
+         << "    provider: " << replay.data.at("flavour").get<std::string>() << "\n"
+         << "    base_url: " << Quoted("http://127.0.0.1:" + std::to_string(port) + "/" + replay.id()) << "\n"
+         << "    api_key_env: LLM_PROBE_REPLAY_KEY\n"
+         << "    probes: [{name: " << type << ", type: " << type
+         << ", model: " << Quoted(replay.data.at("model")) << "}]\n";
+  }
+  return yaml.str();
+}
+
+// The class each target's llm_probe_status series says now, by target.
+std::map<std::string, std::string> CurrentClasses(const std::string& exposition) {
+  std::map<std::string, std::string> classes;
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("llm_probe_status{", 0) != 0 || line.size() < 2 || line.substr(line.size() - 2) != " 1") continue;
+    const auto label = [&](const std::string& name) {
+      const std::size_t start = line.find(name + "=\"");
+      if (start == std::string::npos) return std::string();
+      const std::size_t value = start + name.size() + 2;
+      return line.substr(value, line.find('"', value) - value);
+    };
+    classes[label("target")] = label("status");
+  }
+  return classes;
+}
+
+bool HasTimeToFirstToken(const std::string& exposition, const std::string& target) {
+  std::istringstream lines(exposition);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("llm_probe_last_time_to_first_token_seconds{", 0) == 0 &&
+        line.find("target=\"" + target + "\"") != std::string::npos) {
+      return std::stod(line.substr(line.rfind(' ') + 1)) > 0;
+    }
+  }
+  return false;
+}
+
+std::string RandomKey() {
+  std::random_device random;
+  std::ostringstream key;
+  key << "sk-replay-" << std::hex << random() << random() << random();
+  return key.str();
+}
+
+TEST(RealRepliesTest, CorpusMeetsItsOwnRules) {
+  const std::vector<ReplayCase> cases = LoadCorpus();
+  std::set<std::string> ids;
+  for (const ReplayCase& replay : cases) {
+    const json& data = replay.data;
+    EXPECT_TRUE(ids.insert(replay.id()).second) << "duplicate id " << replay.id();
+    for (const char* field : {"situation", "source", "fidelity", "expect", "why", "model"}) {
+      EXPECT_FALSE(data.at(field).get<std::string>().empty()) << replay.id() << ": " << field;
+    }
+    EXPECT_THAT(data.at("source").get<std::string>(), ::testing::StartsWith("https://")) << replay.id();
+    EXPECT_THAT(replay.id(), ::testing::MatchesRegex("[a-z0-9_-]+"));
+  }
+}
+
+TEST(RealRepliesTest, EveryReplyGetsItsClassThroughTheRunningExporter) {
+  const std::vector<ReplayCase> cases = LoadCorpus();
+  ASSERT_FALSE(cases.empty());
+  const std::string key = RandomKey();
+  ReplayServer upstream(cases, key);
+  TempDir dir;
+  const std::string config = dir.Write("replay.yaml", ConfigFor(cases, upstream.port()));
+  setenv("LLM_PROBE_REPLAY_KEY", key.c_str(), 1);
+  const int port = testing::ClosedPort();
+  const std::string log = dir.path() + "/exporter.log";
+  ExporterProcess exporter({"--config.file", config, "--web.listen-address", "127.0.0.1:" + std::to_string(port)}, log);
+
+  std::map<std::string, std::string> expected;
+  for (const ReplayCase& replay : cases) expected[replay.id()] = replay.data.at("expect");
+  std::map<std::string, std::string> actual;
+  const bool all_classified = testing::WaitFor(
+      [&] {
+        actual = CurrentClasses(testing::Get(port, "/metrics"));
+        return std::all_of(expected.begin(), expected.end(), [&](const auto& entry) {
+          const auto found = actual.find(entry.first);
+          return found != actual.end() && found->second == entry.second;
+        });
+      },
+      std::chrono::seconds(60));
+  std::ostringstream mismatches;
+  for (const auto& [id, want] : expected) {
+    const auto found = actual.find(id);
+    const std::string got = found == actual.end() ? "(no result)" : found->second;
+    if (got != want) mismatches << "  " << id << ": expected " << want << ", got " << got << "\n";
+  }
+  EXPECT_TRUE(all_classified) << "cases in the wrong class:\n" << mismatches.str();
+
+  const std::string metrics = testing::Get(port, "/metrics");
+  for (const ReplayCase& replay : cases) {
+    if (!replay.stream()) continue;
+    const bool up = replay.data.at("expect") == "UP";
+    EXPECT_EQ(HasTimeToFirstToken(metrics, replay.id()), up)
+        << replay.id() << ": an UP stream has a time to first token, a failed one none";
+  }
+
+  EXPECT_TRUE(upstream.without_key().empty()) << "probes sent without the key";
+  EXPECT_EQ(upstream.served().size(), cases.size());
+  for (const std::string path : {"/metrics", "/", "/api/v1/targets"}) {
+    int status = 0;
+    const std::string page = testing::Get(port, path, &status);
+    EXPECT_EQ(status, 200) << path;
+    EXPECT_THAT(page, ::testing::Not(::testing::HasSubstr(key))) << path << " shows the key";
+  }
+  EXPECT_TRUE(exporter.Running()) << "the exporter died; its log:\n" << std::ifstream(log).rdbuf();
+  EXPECT_EQ(exporter.Stop(), 0);
+  std::ifstream log_file(log);
+  const std::string log_text((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(log_text, ::testing::Not(::testing::HasSubstr(key))) << "the log shows the key";
+}
+
+}  // namespace
+}  // namespace llm_probe
