@@ -1,8 +1,12 @@
 #include <curl/curl.h>
+#include <openssl/asn1.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,7 +15,7 @@
 #include <vector>
 
 #include "llm_probe/http.h"
-#include "llm_probe/upstream_headers.h"
+#include "trust_store.h"
 
 namespace llm_probe {
 namespace {
@@ -25,6 +29,8 @@ struct Transfer {
   HttpClient::Callback on_done;
   HttpExchange exchange;
   Clock::time_point started;
+  CURL* handle = nullptr;
+  X509StorePtr trust;  // installed into the connection's SSL_CTX by InstallTrust
   curl_slist* header_list = nullptr;
   bool body_limit_hit = false;
   bool cross_host_redirect = false;
@@ -65,6 +71,33 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+SSL* TlsOf(CURL* handle) {
+  curl_tlssessioninfo* session = nullptr;
+  if (curl_easy_getinfo(handle, CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK || !session ||
+      session->backend != CURLSSLBACKEND_OPENSSL) {
+    return nullptr;
+  }
+  return static_cast<SSL*>(session->internals);
+}
+
+std::optional<double> UnixTime(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
+  return static_cast<double>(timegm(&parts));
+}
+
+// Earliest notAfter of the chain the server presented, read from the connection: libcurl's
+// CERTINFO would print every field of every certificate as text.
+std::optional<double> EarliestCertificateExpiry(SSL* tls) {
+  const STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls);
+  std::optional<double> earliest;
+  for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
+    const auto expiry = UnixTime(X509_get0_notAfter(sk_X509_value(chain, i)));
+    if (expiry && (!earliest || *expiry < *earliest)) earliest = expiry;
+  }
+  return earliest;
+}
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
@@ -84,6 +117,11 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   const std::string_view line(data, bytes);
   if (line.rfind("HTTP/", 0) == 0) {
     transfer->exchange.headers.clear();  // keep only the final response's headers
+    // The connection is still open here (it closes before the transfer ends): read the chain
+    // the server presented, for the final response's connection.
+    if (SSL* tls = TlsOf(transfer->handle)) {
+      transfer->exchange.tls_cert_expiry_unix = EarliestCertificateExpiry(tls);
+    }
     return bytes;
   }
   const auto colon = line.find(':');
@@ -157,21 +195,12 @@ PhaseTimings PhasesOf(CURL* handle) {
           total - first_byte};
 }
 
-// Earliest "Expire date" of the chain the server presented; curl collects it on request.
-std::optional<double> EarliestCertificateExpiry(CURL* handle) {
-  curl_certinfo* chain = nullptr;
-  if (curl_easy_getinfo(handle, CURLINFO_CERTINFO, &chain) != CURLE_OK || !chain) return std::nullopt;
-  constexpr std::string_view kExpire = "Expire date:";
-  std::optional<double> earliest;
-  for (int i = 0; i < chain->num_of_certs; ++i) {
-    for (const curl_slist* field = chain->certinfo[i]; field; field = field->next) {
-      const std::string_view text(field->data);
-      if (text.rfind(kExpire, 0) != 0) continue;
-      const auto expiry = ParseCertificateTime(text.substr(kExpire.size()));
-      if (expiry && (!earliest || *expiry < *earliest)) earliest = expiry;
-    }
-  }
-  return earliest;
+// CURLOPT_SSL_CTX_FUNCTION: libcurl makes a new SSL_CTX per connection; it gets the shared
+// store instead of parsing CA files into a store of its own.
+CURLcode InstallTrust(CURL*, void* ssl_ctx, void* user) {
+  X509_STORE* store = static_cast<Transfer*>(user)->trust.get();
+  if (store && X509_STORE_up_ref(store) == 1) SSL_CTX_set_cert_store(static_cast<SSL_CTX*>(ssl_ctx), store);
+  return CURLE_OK;
 }
 
 }  // namespace
@@ -185,6 +214,7 @@ struct HttpClient::Impl {
   CURLM* multi = nullptr;
   std::map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> idle;  // reset handles, ready for the next transfer
+  TrustStores trust_stores;
 
   CURL* TakeHandle() {
     if (idle.empty()) return curl_easy_init();
@@ -199,9 +229,40 @@ struct HttpClient::Impl {
     idle.push_back(handle);
   }
 
+  // The shared store through InstallTrust, with no file left for libcurl to parse; libcurl's
+  // own CA files when the store cannot be loaded or this libcurl is not built on OpenSSL, for an
+  // http URL (it may redirect to https) and behind an HTTPS proxy (whose handshake would get
+  // the target's store too).
+  void SetTrust(Transfer& transfer, CURL* handle) {
+    const HttpRequest& req = transfer.request;
+    if (req.insecure_skip_verify) {
+      curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
+      // libcurl would parse its default CA files all the same.
+      curl_easy_setopt(handle, CURLOPT_CAINFO, nullptr);
+      curl_easy_setopt(handle, CURLOPT_CAPATH, nullptr);
+      return;
+    }
+    if (req.url.rfind("https:", 0) == 0 && req.proxy_url.rfind("https:", 0) != 0) {
+      transfer.trust = trust_stores.Acquire(req.ca_file);
+      if (transfer.trust && curl_easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, InstallTrust) == CURLE_OK) {
+        curl_easy_setopt(handle, CURLOPT_SSL_CTX_DATA, &transfer);
+        curl_easy_setopt(handle, CURLOPT_CAINFO, nullptr);
+        curl_easy_setopt(handle, CURLOPT_CAPATH, nullptr);
+        // libcurl's own cache (7.87+) would keep the first connection's store for 24 hours and
+        // put it back over the one InstallTrust gives later connections, changed file or not.
+        curl_easy_setopt(handle, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+        return;
+      }
+      transfer.trust.reset();
+    }
+    if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
+  }
+
   void Finish(CURL* handle, CURLcode code) {
     auto node = transfers.extract(handle);
     Transfer& transfer = *node.mapped();
+
     HttpExchange& exchange = transfer.exchange;
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
@@ -209,7 +270,6 @@ struct HttpClient::Impl {
     exchange.phases = PhasesOf(handle);
     exchange.total_seconds = SecondsSince(transfer.started);
     exchange.error = TransportErrorOf(code, transfer);
-    exchange.tls_cert_expiry_unix = EarliestCertificateExpiry(handle);
     if (exchange.error != TransportError::kNone) {
       exchange.error_detail = transfer.body_limit_hit ? "reply body over the size limit"
                               : transfer.cross_host_redirect
@@ -248,6 +308,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   const HttpRequest& req = transfer->request;
 
   CURL* handle = impl_->TakeHandle();
+  transfer->handle = handle;
   curl_easy_setopt(handle, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer->error_buffer);
@@ -272,12 +333,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, transfer.get());
   curl_easy_setopt(handle, CURLOPT_USERAGENT, "llm_probe_exporter");
-  if (req.url.rfind("https:", 0) == 0) curl_easy_setopt(handle, CURLOPT_CERTINFO, 1L);
-  if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
-  if (req.insecure_skip_verify) {
-    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
+  impl_->SetTrust(*transfer, handle);
   if (!req.proxy_url.empty()) curl_easy_setopt(handle, CURLOPT_PROXY, req.proxy_url.c_str());
   if (req.method != "GET") {
     curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, req.method.c_str());
