@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct Transfer {
   Clock::time_point started;
   CURL* handle = nullptr;
   X509StorePtr trust;  // installed into the connection's SSL_CTX by InstallTrust
+  bool full_handshake = false;  // a TLS handshake that did not resume a session
   curl_slist* header_list = nullptr;
   bool body_limit_hit = false;
   bool cross_host_redirect = false;
@@ -86,8 +88,8 @@ std::optional<double> UnixTime(const ASN1_TIME* time) {
   return static_cast<double>(timegm(&parts));
 }
 
-// Earliest notAfter of the chain the server presented, read from the connection: libcurl's
-// CERTINFO would print every field of every certificate as text.
+// Earliest notAfter of the chain the server presented (a resumed session keeps it), read from
+// the connection: libcurl's CERTINFO would print every field of every certificate as text.
 std::optional<double> EarliestCertificateExpiry(SSL* tls) {
   const STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls);
   std::optional<double> earliest;
@@ -121,6 +123,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     // the server presented, for the final response's connection.
     if (SSL* tls = TlsOf(transfer->handle)) {
       transfer->exchange.tls_cert_expiry_unix = EarliestCertificateExpiry(tls);
+      transfer->exchange.tls_session_resumed = SSL_session_reused(tls) == 1;
+      transfer->full_handshake = !transfer->exchange.tls_session_resumed;
     }
     return bytes;
   }
@@ -207,14 +211,26 @@ CURLcode InstallTrust(CURL*, void* ssl_ctx, void* user) {
 
 // Easy handles are kept for reuse: creating and freeing one per probe (with its 16 KiB receive
 // buffer) was a tenth of the probe loop's CPU. Reuse never carries a connection or a TLS session
-// over: every transfer sets FRESH_CONNECT, FORBID_REUSE and no session-ID cache.
+// over: every transfer sets FRESH_CONNECT, FORBID_REUSE and no session-ID cache of its own.
 constexpr std::size_t kMaxIdleHandles = 64;
+// With tls.session_resumption, how old the last full handshake with an origin may be: the
+// certificate expiry is refreshed from a full handshake at least this often.
+constexpr auto kFullHandshakeEvery = std::chrono::hours(1);
+
+// "https://host:port" of a URL: the key libcurl's session cache uses, near enough.
+std::string_view OriginOf(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return url;
+  return url.substr(0, url.find('/', scheme_end + 3));
+}
 
 struct HttpClient::Impl {
   CURLM* multi = nullptr;
   std::map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> idle;  // reset handles, ready for the next transfer
   TrustStores trust_stores;
+  CURLSH* sessions = nullptr;  // TLS sessions, for targets with tls.session_resumption only
+  std::map<std::string, Clock::time_point, std::less<>> full_handshakes;  // last one, by origin
 
   CURL* TakeHandle() {
     if (idle.empty()) return curl_easy_init();
@@ -259,10 +275,27 @@ struct HttpClient::Impl {
     if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
   }
 
+  // A resumed session only after a full handshake with the origin in the last hour. The first
+  // handshake stores its session for the next probes; an hourly one stores none, and those probes
+  // go on with the session (or the tickets it was refreshed with) they already had.
+  void SetSessionResumption(const HttpRequest& req, CURL* handle) {
+    if (!req.tls_session_resumption) {
+      curl_easy_setopt(handle, CURLOPT_SHARE, nullptr);
+      curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+      return;
+    }
+    const auto last = full_handshakes.find(OriginOf(req.url));
+    const bool resume = last == full_handshakes.end() || Clock::now() - last->second < kFullHandshakeEvery;
+    curl_easy_setopt(handle, CURLOPT_SHARE, sessions);
+    curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, resume ? 1L : 0L);
+  }
+
   void Finish(CURL* handle, CURLcode code) {
     auto node = transfers.extract(handle);
     Transfer& transfer = *node.mapped();
-
+    if (transfer.full_handshake && transfer.request.tls_session_resumption) {
+      full_handshakes.insert_or_assign(std::string(OriginOf(transfer.request.url)), Clock::now());
+    }
     HttpExchange& exchange = transfer.exchange;
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
@@ -287,6 +320,8 @@ struct HttpClient::Impl {
 HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) {
   std::call_once(global_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->multi = curl_multi_init();
+  impl_->sessions = curl_share_init();
+  curl_share_setopt(impl_->sessions, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 HttpClient::~HttpClient() {
@@ -297,6 +332,7 @@ HttpClient::~HttpClient() {
   }
   for (CURL* handle : impl_->idle) curl_easy_cleanup(handle);
   curl_multi_cleanup(impl_->multi);
+  curl_share_cleanup(impl_->sessions);
 }
 
 void HttpClient::Start(HttpRequest request, Callback on_done) {
@@ -317,8 +353,8 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   // Every probe measures a whole exchange, connection set-up included, as a new client sees it.
   curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
-  // Nor a resumed TLS session from an earlier transfer on this (reused) handle: a full handshake.
-  curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  // Nor a resumed TLS session from an earlier transfer: a full handshake, unless the target asks.
+  impl_->SetSessionResumption(req, handle);
   // What the OpenAI and Anthropic SDKs ask for. Not br or zstd: on replies of a few hundred
   // bytes they save nothing and cost the upstream time that would count as probe latency
   // (brotli at its default quality: about 1.5 ms per reply on the mock; docs/benchmarks.md).

@@ -161,6 +161,29 @@ TEST_F(HttpsTrustTest, ReplacedCaFileTakesEffectOnTheNextConnection) {
   EXPECT_EQ(broken.error, TransportError::kTls) << broken.error_detail;
 }
 
+// tls.session_resumption is opt-in: without it every probe does a full handshake; with it the
+// first does, the next ones resume its session and still report the certificate's expiry.
+TEST_F(HttpsTrustTest, SessionsAreResumedOnlyWhenTheTargetAsks) {
+  HttpClient client;
+  HttpRequest request = Request(Models(), dir_.Write("trust.pem", ca_));
+  for (int i = 0; i < 3; ++i) {
+    const HttpExchange exchange = Fetch(client, request);
+    EXPECT_EQ(exchange.error, TransportError::kNone) << exchange.error_detail;
+    EXPECT_FALSE(exchange.tls_session_resumed) << "probe " << i;
+  }
+  request.tls_session_resumption = true;
+  EXPECT_FALSE(Fetch(client, request).tls_session_resumed);
+  for (int i = 0; i < 3; ++i) {
+    const HttpExchange exchange = Fetch(client, request);
+    EXPECT_EQ(exchange.error, TransportError::kNone) << exchange.error_detail;
+    EXPECT_TRUE(exchange.tls_session_resumed) << "probe " << i;
+    ASSERT_TRUE(exchange.tls_cert_expiry_unix.has_value());
+    EXPECT_NEAR(*exchange.tls_cert_expiry_unix, static_cast<double>(std::time(nullptr)) + 20 * 86400, 120);
+  }
+  request.tls_session_resumption = false;
+  EXPECT_FALSE(Fetch(client, request).tls_session_resumed);
+}
+
 TEST_F(HttpsTrustTest, SkippingVerificationNeedsNoTrustStore) {
   HttpClient client;
   const HttpExchange exchange = Fetch(client, Request(Models(), "", true));
