@@ -41,6 +41,7 @@ bool IsBilled(ProbeType type);
 struct TlsConfig {
   std::string ca_file;
   bool insecure_skip_verify = false;
+  bool session_resumption = false;  // docs/operations.md: cheaper, but not what a new client sees
 };
 
 struct ProbeConfig {

@@ -49,6 +49,8 @@ struct HttpRequest {
   bool follow_redirects = false;
   std::string ca_file;
   bool insecure_skip_verify = false;
+  // Resume the TLS session of an earlier probe of this URL, with a full handshake at least hourly.
+  bool tls_session_resumption = false;
   std::string proxy_url;
 };
 
@@ -69,6 +71,7 @@ struct HttpExchange {
   PhaseTimings phases;
   double total_seconds = 0;
   std::optional<double> tls_cert_expiry_unix;
+  bool tls_session_resumed = false;  // the handshake resumed an earlier session
 
   // First value of a header, by lower-case name.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

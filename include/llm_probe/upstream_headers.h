@@ -20,9 +20,6 @@ std::optional<double> ParseRfc3339(std::string_view text);
 // RFC 9110 HTTP-date ("Fri, 27 Nov 2026 13:00:00 GMT"). Unix seconds.
 std::optional<double> ParseHttpDate(std::string_view text);
 
-// A certificate's "Expire date" as curl's CERTINFO gives it ("Jan  1 00:00:00 2030 GMT").
-std::optional<double> ParseCertificateTime(std::string_view text);
-
 // Retry-After: delta seconds or an HTTP-date; seconds to wait from now_unix, never negative.
 std::optional<double> ParseRetryAfter(std::string_view value, double now_unix);
 

@@ -422,9 +422,10 @@ class ConfigParser {
 
   TlsConfig ParseTls(const MappingEntry& entry) const {
     const StrictMapping section(source_, entry.value, Quote(entry.key),
-                                {"ca_file", "insecure_skip_verify"});
+                                {"ca_file", "insecure_skip_verify", "session_resumption"});
     TlsConfig tls;
     tls.insecure_skip_verify = section.OrDefault<bool>("insecure_skip_verify", false);
+    tls.session_resumption = section.OrDefault<bool>("session_resumption", false);
     if (const MappingEntry* ca_file = section.Find("ca_file")) {
       const std::string path = section.ConvertEntry<std::string>(*ca_file);
       // Empty means the system trust store, as in the DESIGN.md example.

@@ -1,17 +1,22 @@
 #include <curl/curl.h>
+#include <openssl/asn1.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "llm_probe/http_client.h"
 #include "llm_probe/text.h"
-#include "llm_probe/upstream_headers.h"
+#include "trust_store.h"
 
 namespace llm_probe {
 namespace {
@@ -25,6 +30,9 @@ struct Transfer {
   HttpClient::Callback on_done;
   HttpExchange exchange;
   Clock::time_point started;
+  CURL* handle = nullptr;
+  X509StorePtr trust;  // installed into the connection's SSL_CTX by InstallTrust
+  bool full_handshake = false;  // a TLS handshake that did not resume a session
   curl_slist* header_list = nullptr;
   bool body_limit_hit = false;
   bool cross_host_redirect = false;
@@ -58,6 +66,33 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+SSL* TlsOf(CURL* handle) {
+  curl_tlssessioninfo* session = nullptr;
+  if (curl_easy_getinfo(handle, CURLINFO_TLS_SSL_PTR, &session) != CURLE_OK || !session ||
+      session->backend != CURLSSLBACKEND_OPENSSL) {
+    return nullptr;
+  }
+  return static_cast<SSL*>(session->internals);
+}
+
+std::optional<double> UnixTime(const ASN1_TIME* time) {
+  std::tm parts{};
+  if (!time || ASN1_TIME_to_tm(time, &parts) != 1) return std::nullopt;
+  return static_cast<double>(timegm(&parts));
+}
+
+// Earliest notAfter of the chain the server presented (a resumed session keeps it), read from
+// the connection: libcurl's CERTINFO would print every field of every certificate as text.
+std::optional<double> EarliestCertificateExpiry(SSL* tls) {
+  const STACK_OF(X509)* chain = SSL_get_peer_cert_chain(tls);
+  std::optional<double> earliest;
+  for (int i = 0; chain && i < sk_X509_num(chain); ++i) {
+    const auto expiry = UnixTime(X509_get0_notAfter(sk_X509_value(chain, i)));
+    if (expiry && (!earliest || *expiry < *earliest)) earliest = expiry;
+  }
+  return earliest;
+}
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
@@ -77,6 +112,13 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   const std::string_view line(data, bytes);
   if (line.rfind("HTTP/", 0) == 0) {
     transfer->exchange.headers.clear();  // keep only the final response's headers
+    // The connection is still open here (it closes before the transfer ends): read the chain
+    // the server presented, for the final response's connection.
+    if (SSL* tls = TlsOf(transfer->handle)) {
+      transfer->exchange.tls_cert_expiry_unix = EarliestCertificateExpiry(tls);
+      transfer->exchange.tls_session_resumed = SSL_session_reused(tls) == 1;
+      transfer->full_handshake = !transfer->exchange.tls_session_resumed;
+    }
     return bytes;
   }
   const auto colon = line.find(':');
@@ -150,34 +192,38 @@ PhaseTimings PhasesOf(CURL* handle) {
           total - first_byte};
 }
 
-// Earliest "Expire date" of the chain the server presented; curl collects it on request.
-std::optional<double> EarliestCertificateExpiry(CURL* handle) {
-  curl_certinfo* chain = nullptr;
-  if (curl_easy_getinfo(handle, CURLINFO_CERTINFO, &chain) != CURLE_OK || !chain) return std::nullopt;
-  constexpr std::string_view kExpire = "Expire date:";
-  std::optional<double> earliest;
-  for (int i = 0; i < chain->num_of_certs; ++i) {
-    for (const curl_slist* field = chain->certinfo[i]; field; field = field->next) {
-      const std::string_view text(field->data);
-      if (text.rfind(kExpire, 0) != 0) continue;
-      const auto expiry = ParseCertificateTime(text.substr(kExpire.size()));
-      if (expiry && (!earliest || *expiry < *earliest)) earliest = expiry;
-    }
-  }
-  return earliest;
+// CURLOPT_SSL_CTX_FUNCTION: libcurl makes a new SSL_CTX per connection; it gets the shared
+// store instead of parsing CA files into a store of its own.
+CURLcode InstallTrust(CURL*, void* ssl_ctx, void* user) {
+  X509_STORE* store = static_cast<Transfer*>(user)->trust.get();
+  if (store && X509_STORE_up_ref(store) == 1) SSL_CTX_set_cert_store(static_cast<SSL_CTX*>(ssl_ctx), store);
+  return CURLE_OK;
 }
 
 }  // namespace
 
 // Easy handles are kept for reuse: creating and freeing one per probe (with its 16 KiB receive
 // buffer) was a tenth of the probe loop's CPU. Reuse never carries a connection or a TLS session
-// over: every transfer sets FRESH_CONNECT, FORBID_REUSE and no session-ID cache.
+// over: every transfer sets FRESH_CONNECT, FORBID_REUSE and no session-ID cache of its own.
 constexpr std::size_t kMaxIdleHandles = 64;
+// With tls.session_resumption, how old the last full handshake with an origin may be: the
+// certificate expiry is refreshed from a full handshake at least this often.
+constexpr auto kFullHandshakeEvery = std::chrono::hours(1);
+
+// "https://host:port" of a URL: the key libcurl's session cache uses, near enough.
+std::string_view OriginOf(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return url;
+  return url.substr(0, url.find('/', scheme_end + 3));
+}
 
 struct HttpClient::Impl {
   CURLM* multi = nullptr;
   std::map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> idle;  // reset handles, ready for the next transfer
+  TrustStores trust_stores;
+  CURLSH* sessions = nullptr;  // TLS sessions, for targets with tls.session_resumption only
+  std::map<std::string, Clock::time_point, std::less<>> full_handshakes;  // last one, by origin
 
   CURL* TakeHandle() {
     if (idle.empty()) return curl_easy_init();
@@ -192,9 +238,57 @@ struct HttpClient::Impl {
     idle.push_back(handle);
   }
 
+  // The shared store through InstallTrust, with no file left for libcurl to parse; libcurl's
+  // own CA files when the store cannot be loaded or this libcurl is not built on OpenSSL, for an
+  // http URL (it may redirect to https) and behind an HTTPS proxy (whose handshake would get
+  // the target's store too).
+  void SetTrust(Transfer& transfer, CURL* handle) {
+    const HttpRequest& req = transfer.request;
+    if (req.insecure_skip_verify) {
+      curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
+      // libcurl would parse its default CA files all the same.
+      curl_easy_setopt(handle, CURLOPT_CAINFO, nullptr);
+      curl_easy_setopt(handle, CURLOPT_CAPATH, nullptr);
+      return;
+    }
+    if (req.url.rfind("https:", 0) == 0 && req.proxy_url.rfind("https:", 0) != 0) {
+      transfer.trust = trust_stores.Acquire(req.ca_file);
+      if (transfer.trust && curl_easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, InstallTrust) == CURLE_OK) {
+        curl_easy_setopt(handle, CURLOPT_SSL_CTX_DATA, &transfer);
+        curl_easy_setopt(handle, CURLOPT_CAINFO, nullptr);
+        curl_easy_setopt(handle, CURLOPT_CAPATH, nullptr);
+        // libcurl's own cache (7.87+) would keep the first connection's store for 24 hours and
+        // put it back over the one InstallTrust gives later connections, changed file or not.
+        curl_easy_setopt(handle, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+        return;
+      }
+      transfer.trust.reset();
+    }
+    if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
+  }
+
+  // A resumed session only after a full handshake with the origin in the last hour. The first
+  // handshake stores its session for the next probes; an hourly one stores none, and those probes
+  // go on with the session (or the tickets it was refreshed with) they already had.
+  void SetSessionResumption(const HttpRequest& req, CURL* handle) {
+    if (!req.tls_session_resumption) {
+      curl_easy_setopt(handle, CURLOPT_SHARE, nullptr);
+      curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+      return;
+    }
+    const auto last = full_handshakes.find(OriginOf(req.url));
+    const bool resume = last == full_handshakes.end() || Clock::now() - last->second < kFullHandshakeEvery;
+    curl_easy_setopt(handle, CURLOPT_SHARE, sessions);
+    curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, resume ? 1L : 0L);
+  }
+
   void Finish(CURL* handle, CURLcode code) {
     auto node = transfers.extract(handle);
     Transfer& transfer = *node.mapped();
+    if (transfer.full_handshake && transfer.request.tls_session_resumption) {
+      full_handshakes.insert_or_assign(std::string(OriginOf(transfer.request.url)), Clock::now());
+    }
     HttpExchange& exchange = transfer.exchange;
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
@@ -202,7 +296,6 @@ struct HttpClient::Impl {
     exchange.phases = PhasesOf(handle);
     exchange.total_seconds = SecondsSince(transfer.started);
     exchange.error = TransportErrorOf(code, transfer);
-    exchange.tls_cert_expiry_unix = EarliestCertificateExpiry(handle);
     if (exchange.error != TransportError::kNone) {
       exchange.error_detail = transfer.body_limit_hit ? "reply body over the size limit"
                               : transfer.cross_host_redirect
@@ -220,6 +313,8 @@ struct HttpClient::Impl {
 HttpClient::HttpClient() : impl_(std::make_unique<Impl>()) {
   std::call_once(global_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   impl_->multi = curl_multi_init();
+  impl_->sessions = curl_share_init();
+  curl_share_setopt(impl_->sessions, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 HttpClient::~HttpClient() {
@@ -230,6 +325,7 @@ HttpClient::~HttpClient() {
   }
   for (CURL* handle : impl_->idle) curl_easy_cleanup(handle);
   curl_multi_cleanup(impl_->multi);
+  curl_share_cleanup(impl_->sessions);
 }
 
 void HttpClient::Start(HttpRequest request, Callback on_done) {
@@ -241,6 +337,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   const HttpRequest& req = transfer->request;
 
   CURL* handle = impl_->TakeHandle();
+  transfer->handle = handle;
   curl_easy_setopt(handle, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, transfer->error_buffer);
@@ -249,8 +346,8 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   // Every probe measures a whole exchange, connection set-up included, as a new client sees it.
   curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
-  // Nor a resumed TLS session from an earlier transfer on this (reused) handle: a full handshake.
-  curl_easy_setopt(handle, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  // Nor a resumed TLS session from an earlier transfer: a full handshake, unless the target asks.
+  impl_->SetSessionResumption(req, handle);
   // What the OpenAI and Anthropic SDKs ask for. Not br or zstd: on replies of a few hundred
   // bytes they save nothing and cost the upstream time that would count as probe latency
   // (brotli at its default quality: about 1.5 ms per reply on the mock; docs/benchmarks.md).
@@ -265,12 +362,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, transfer.get());
   curl_easy_setopt(handle, CURLOPT_USERAGENT, "llm_probe_exporter");
-  if (req.url.rfind("https:", 0) == 0) curl_easy_setopt(handle, CURLOPT_CERTINFO, 1L);
-  if (!req.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, req.ca_file.c_str());
-  if (req.insecure_skip_verify) {
-    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
+  impl_->SetTrust(*transfer, handle);
   if (!req.proxy_url.empty()) curl_easy_setopt(handle, CURLOPT_PROXY, req.proxy_url.c_str());
   if (req.method != "GET") {
     curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, req.method.c_str());

@@ -157,6 +157,7 @@ HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& pro
   request.follow_redirects = probe.follow_redirects;
   request.ca_file = target.tls.ca_file;
   request.insecure_skip_verify = target.tls.insecure_skip_verify;
+  request.tls_session_resumption = target.tls.session_resumption;
   request.proxy_url = target.proxy_url;
   return request;
 }

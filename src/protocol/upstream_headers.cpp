@@ -192,8 +192,8 @@ std::optional<RateLimitHeader> MatchRateLimitHeader(std::string_view lower_name)
 }
 
 // A date laid out as `layout`, as Go's time.Parse reads one: "Www" is a day name (checked for
-// form only), "Mmm" a month name, "DD" a two-digit day and "_D" one padded with a space, "YYYY",
-// "hh", "mm" and "ss" digits; every other character stands for itself. Lengths must match.
+// form only), "Mmm" a month name, "DD" a two-digit day, "YYYY", "hh", "mm" and "ss" digits;
+// every other character stands for itself. Lengths must match.
 std::optional<double> ParseDateLayout(std::string_view text, std::string_view layout) {
   if (text.size() != layout.size()) return std::nullopt;
   CivilTime time{};
@@ -213,11 +213,6 @@ std::optional<double> ParseDateLayout(std::string_view text, std::string_view la
       if (!month) return std::nullopt;
       time.month = *month;
       i += 3;
-    } else if (rest.starts_with("_D")) {
-      const std::optional<int> day = text[i] == ' ' ? FixedDigits(text, i + 1, 1) : FixedDigits(text, i, 2);
-      if (!day) return std::nullopt;
-      time.day = *day;
-      i += 2;
     } else if (const auto field = std::find_if(std::begin(kNumbers), std::end(kNumbers),
                                                [&](const Field& f) { return rest.starts_with(f.token); });
                field != std::end(kNumbers)) {
@@ -308,11 +303,6 @@ std::optional<double> ParseHttpDate(std::string_view text) {
   // obsolete RFC 850 and asctime forms do not occur in API replies. The day name is checked
   // for form but, as in Go's net/http, not against the date.
   return ParseDateLayout(text, "Www, DD Mmm YYYY hh:mm:ss GMT");
-}
-
-std::optional<double> ParseCertificateTime(std::string_view text) {
-  // OpenSSL's ASN1_TIME_print form, as curl's CERTINFO reports it ("Nov  6 08:49:37 2026 GMT").
-  return ParseDateLayout(text, "Mmm _D hh:mm:ss YYYY GMT");
 }
 
 std::optional<double> ParseRetryAfter(std::string_view value, double now_unix) {

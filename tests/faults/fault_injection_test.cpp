@@ -18,6 +18,7 @@
 #include "certificates.h"
 #include "fault_server.h"
 #include "faults_support.h"
+#include "tls_upstream.h"
 #include "llm_probe/config.h"
 #include "llm_probe/exporter.h"
 #include "llm_probe/runner.h"
@@ -29,14 +30,11 @@ namespace {
 using faults::FaultServer;
 using faults::ProcStatusKib;
 using faults::TestCertificates;
+using faults::TlsUpstream;
 using ::testing::HasSubstr;
 using testing::Get;
 using testing::TempDir;
 using testing::WaitFor;
-
-const std::string kChatReply =
-    R"({"id":"c","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,)"
-    R"("message":{"role":"assistant","content":"OK"},"finish_reason":"stop"}]})";
 
 struct FaultCase {
   std::string name;      // target name
@@ -46,29 +44,6 @@ struct FaultCase {
   std::string expected;  // class
   std::string detail;    // substring of the detail, optional
   std::string probe_extra = "";
-};
-
-// A TLS upstream that answers chat completions; cpp-httplib does TLS well here (DESIGN.md §6).
-class TlsUpstream {
- public:
-  explicit TlsUpstream(const faults::CertificateFiles& files) : server_(files.cert.c_str(), files.key.c_str()) {
-    server_.Post(".*", [](const httplib::Request&, httplib::Response& response) {
-      response.set_content(kChatReply, "application/json");
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    // Bound and listening: connections queue until the loop below accepts them.
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~TlsUpstream() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string BaseUrl() const { return "https://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-
- private:
-  httplib::SSLServer server_;
-  int port_ = 0;
-  std::thread thread_;
 };
 
 class FaultInjectionTest : public ::testing::Test {

@@ -29,7 +29,6 @@ void Scalars(std::string_view text) {
   CheckFinite(ParseGoDuration(text), true);
   CheckFinite(ParseRfc3339(text), false);
   CheckFinite(ParseHttpDate(text), false);
-  CheckFinite(ParseCertificateTime(text), false);
   CheckFinite(ParseRetryAfter(text, 1.8e9), true);
   if (const auto duration = ParseDuration(text)) {
     if (duration->count() < 0) __builtin_trap();

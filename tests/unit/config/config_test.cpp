@@ -203,6 +203,7 @@ TEST(LoadConfigFileTest, FullExample) {
   EXPECT_EQ(holysheep.headers, (Environment{{"X-Request-Source", "llm-probe"}, {"X-Team", "sre"}}));
   EXPECT_EQ(holysheep.tls.ca_file, "");
   EXPECT_FALSE(holysheep.tls.insecure_skip_verify);
+  EXPECT_FALSE(holysheep.tls.session_resumption);
   EXPECT_EQ(holysheep.proxy_url, "");
   EXPECT_EQ(holysheep.max_usd_per_day, 1.0);
   EXPECT_EQ(holysheep.api_version, "");
@@ -523,12 +524,13 @@ TEST(ApiKeyFileTest, CaFileIsResolvedLikeKeyFiles) {
 targets:
   - name: t
     base_url: https://relay.example/v1
-    tls: {ca_file: certs/ca.pem, insecure_skip_verify: true}
+    tls: {ca_file: certs/ca.pem, insecure_skip_verify: true, session_resumption: true}
     probes: [{name: models, type: models}]
 )");
   const Config config = LoadConfigFile(config_file.string(), FakeEnvironment({}));
   EXPECT_EQ(config.targets[0].tls.ca_file, (dir.path() / "certs/ca.pem").string());
   EXPECT_TRUE(config.targets[0].tls.insecure_skip_verify);
+  EXPECT_TRUE(config.targets[0].tls.session_resumption);
 }
 
 TEST(SecretsTest, ListsKeysAndSecretLookingHeaders) {

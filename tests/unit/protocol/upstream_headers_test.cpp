@@ -178,33 +178,6 @@ INSTANTIATE_TEST_SUITE_P(Invalid, HttpDateTest,
                                            ParseRow{"Sun,  06 Nov 1994 08:49:37 GMT",
                                                     std::nullopt}));
 
-// ---- Certificate dates (curl's CERTINFO "Expire date:") ----------------------------------
-
-class CertificateTimeTest : public ::testing::TestWithParam<ParseRow> {};
-
-TEST_P(CertificateTimeTest, Parses) {
-  EXPECT_THAT(ParseCertificateTime(GetParam().text), ParsesTo(GetParam().expected));
-}
-
-// 1793953777 = 2026-11-06T08:29:37Z; 1798758000 = 2026-12-31T23:00:00Z.
-INSTANTIATE_TEST_SUITE_P(
-    Valid, CertificateTimeTest,
-    ::testing::Values(ParseRow{"Nov  6 08:29:37 2026 GMT", 1793953777.0},
-                      ParseRow{"Nov 06 08:29:37 2026 GMT", 1793953777.0},
-                      ParseRow{"Dec 31 23:00:00 2026 GMT", 1798758000.0},
-                      ParseRow{"Feb 29 00:00:00 2028 GMT", 1835395200.0}));
-
-INSTANTIATE_TEST_SUITE_P(
-    Invalid, CertificateTimeTest,
-    ::testing::Values(ParseRow{"", std::nullopt}, ParseRow{"Nov  6 08:29:37 2026 UTC", std::nullopt},
-                      ParseRow{"Nov  6 08:29:37 2026", std::nullopt},
-                      ParseRow{"Nov   8:29:37 2026 GMT", std::nullopt},
-                      ParseRow{"Foo  6 08:29:37 2026 GMT", std::nullopt},
-                      ParseRow{"Feb 29 00:00:00 2027 GMT", std::nullopt},
-                      ParseRow{"Nov  6 24:00:00 2026 GMT", std::nullopt},
-                      ParseRow{"Nov  6 08:29:37 2026 GMTX", std::nullopt},
-                      ParseRow{"Fri, 06 Nov 2026 08:29:37 GMT", std::nullopt}));
-
 // ---- Retry-After ----------------------------------------------------------------------------
 
 constexpr double kNow = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
