@@ -115,6 +115,10 @@ COMMANDS = {
     "kubectl get pods": "skip: needs a Kubernetes cluster",
     "docker compose ps": "skip: no Docker daemon in CI",
     "curl -sv http://<instance>/metrics": RUN,
+    # docs/runbook.md
+    "curl -v": "skip: names the tool and its flag; the URL is the reader's base_url, from the exporter's host",
+    "kubectl -n gateway edit configmap router": "skip: an example of a deployer's failover step; needs their cluster",
+    "kubectl describe pod": "skip: needs a Kubernetes cluster",
     # docs/scaling.md
     "deploy/kubernetes/overlays/regions/generate.py": RUN,
     "kubectl --context eu-west apply -k deploy/kubernetes/overlays/regions/eu-west -n monitoring":
