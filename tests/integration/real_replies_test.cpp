@@ -258,9 +258,12 @@ TEST(RealRepliesTest, EveryReplyGetsItsClassThroughTheRunningExporter) {
   const std::string metrics = testing::Get(port, "/metrics");
   for (const ReplayCase& replay : cases) {
     if (!replay.stream()) continue;
-    const bool up = replay.data.at("expect") == "UP";
-    EXPECT_EQ(HasTimeToFirstToken(metrics, replay.id()), up)
-        << replay.id() << ": an UP stream has a time to first token, a failed one none";
+    // Time to first token is the first non-empty content (DESIGN.md §4): UP streams have one, and
+    // so do streams judged only after their content came (the served model, expect_content).
+    const std::string& expect = replay.data.at("expect");
+    const bool content_came = expect == "UP" || expect == "MODEL_MISMATCH" || expect == "CONTENT_MISMATCH";
+    EXPECT_EQ(HasTimeToFirstToken(metrics, replay.id()), content_came)
+        << replay.id() << ": a stream whose content came has a time to first token, any other none";
   }
 
   EXPECT_TRUE(upstream.without_key().empty()) << "probes sent without the key";
