@@ -40,9 +40,21 @@ void ReadServedModel(const json& reply, ReplyFacts& facts) {
   if (!model.empty()) facts.served_model = std::move(model);
 }
 
+// Mistral's reasoning models send `content` as a list of parts: "thinking" parts are not the
+// answer, "text" parts are.
+std::string ContentText(const json& message) {
+  const auto content = message.find("content");
+  if (content == message.end() || !content->is_array()) return StringAt(message, "content");
+  std::string text;
+  for (const json& part : *content) {
+    if (part.is_object() && StringAt(part, "type") == "text") text += StringAt(part, "text");
+  }
+  return text;
+}
+
 void ReadChoice(const json& choice, const char* message_key, ReplyFacts& facts) {
   const auto message = choice.find(message_key);
-  if (message != choice.end() && message->is_object()) facts.content += StringAt(*message, "content");
+  if (message != choice.end() && message->is_object()) facts.content += ContentText(*message);
   std::string finish_reason = StringAt(choice, "finish_reason");
   if (!finish_reason.empty()) {
     facts.length_limited = finish_reason == "length";

@@ -16,50 +16,12 @@ namespace llm_probe {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::Process;
+using testing::ReadFile;
 using testing::RunCommand;
 using testing::TempDir;
 
-const std::string kBinary = std::string(LLM_PROBE_BINARY_DIR) + "/src/llm_probe_exporter";
-
-// A running exporter process with its stderr in a file.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const std::string& log_file) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen(log_file.c_str(), "w", stderr);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(kBinary.c_str()));
-      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      execv(kBinary.c_str(), argv.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  void Signal(int signal) { kill(pid_, signal); }
-  // Exit code, or -1 when it does not exit within the limit.
-  int Wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
-    int status = 0;
-    const bool exited = testing::WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
-    if (!exited) return -1;
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-}
+const std::string& kBinary = testing::kExporterBinary;
 
 TEST(CliTest, VersionAndHelp) {
   std::string output;

@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,11 +15,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace llm_probe::testing {
 
@@ -97,6 +100,51 @@ inline int ClosedPort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   close(fd);
   return ntohs(address.sin_port);
+}
+
+inline const std::string kExporterBinary = std::string(LLM_PROBE_BINARY_DIR) + "/src/llm_probe_exporter";
+
+// The built exporter running as a user runs it, with its stderr in a file; killed when the
+// object goes if it has not exited by then.
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& log_file) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(log_file.c_str(), "w", stderr);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kExporterBinary.c_str()));
+      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      execv(kExporterBinary.c_str(), argv.data());
+      _exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  void Signal(int signal) { kill(pid_, signal); }
+  // Exit code, or -1 when it does not exit within the limit (0: only asks whether it has).
+  int Wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
+    int status = 0;
+    const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit);
+    if (!exited) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
 }  // namespace llm_probe::testing

@@ -225,6 +225,23 @@ TEST(StreamReplyTest, TimeToFirstTokenIsTheArrivalOfTheFirstNonEmptyContent) {
   EXPECT_EQ(result.usage->completion, 5);
 }
 
+// Deltas as Mistral's thinking models send them (vercel/ai issue-13703-mistral-thinking.chunks.txt,
+// also in the corpus): thinking parts are not the answer, the "text" part is.
+TEST(StreamReplyTest, ContentPartsCountOnlyTheirTextParts) {
+  const auto exchange = StreamReply({
+      {0.1, Chunk(R"({"role":"assistant","content":""})")},
+      {0.2, Chunk(R"({"content":[{"type":"thinking","thinking":[{"type":"text","text":"Okay, the"}],"closed":true}]})")},
+      {0.3, Chunk(R"({"content":[{"type":"thinking","thinking":[{"type":"text","text":"1."}],"closed":true},{"type":"text","text":"3"}]})")},
+      {0.4, Chunk(R"({"content":"91"})")},
+      {0.5, "data: [DONE]\n\n"},
+  });
+  auto probe = Probe(ProbeType::kStream);
+  probe.expect_content = "^391$";
+  const auto result = Interpret(Target(), probe, exchange);
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  EXPECT_DOUBLE_EQ(*result.time_to_first_token_seconds, 0.3);
+}
+
 TEST(StreamReplyTest, WithoutUsageTheRateCountsContentEvents) {
   const auto result = Interpret(Target(), Probe(ProbeType::kStream), StreamReply({
       {0.1, Chunk(R"({"content":"a"})")}, {0.2, Chunk(R"({"content":"b"})")}, {0.3, "data: [DONE]\n\n"}}));
