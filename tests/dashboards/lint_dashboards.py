@@ -13,12 +13,12 @@ Rules (ids in brackets):
   [provisioned]      raw JSON for provisioning: no __inputs/__requires, no ${DS_...}, id null
   [uid]              a stable uid: present, [A-Za-z0-9_-], at most 40 characters, unique
   [template-datasource]  a `datasource` variable of type datasource, query prometheus
-  [template-vars]    job, instance, target, probe, model: query variables on ${datasource},
+  [template-vars]    job, region, cluster, instance, target, probe, model: query variables on ${datasource},
                      multi, include All, refreshed on time range change, label_values(...)
                      queries; model's allValue is ".*" (Grafana's default All lists the values
                      and so misses the empty model of models probes); others ".*" or unset
   [template-refs]    every $variable a query, title or link uses is defined (or built in)
-  [panel-type]       only timeseries, stat, table, state-timeline, bargauge (and row)
+  [panel-type]       only timeseries, stat, table, state-timeline, bargauge, heatmap (and row)
   [panel-ids]        unique integer panel ids
   [gridpos]          gridPos present, inside the 24 columns, no two panels overlapping
   [panel-datasource] every panel and every target uses the ${datasource} variable
@@ -29,9 +29,12 @@ Rules (ids in brackets):
   [promql-syntax]    balanced (), {}, [] and quotes
   [rate-interval]    rate()/irate() windows are $__rate_interval; every other range or subquery
                      window is a Grafana interval variable ($__rate_interval, $__range,
-                     $__interval), never a fixed duration
+                     $__interval), never a fixed duration — except increase(...[30d]), the SLO
+                     period of an error budget that must not follow the dashboard's range
   [target-job] [target-instance]  every selector of an exporter series filters job=~"$job" and
                      instance=~"$instance"
+  [target-region]    ... and region=~"$region", cluster=~"$cluster" (global views: Thanos, Mimir,
+                     federation; All is ".*", which also matches series without the label)
   [target-probe-labels]  every selector of a per-probe series (llm_probe_* except the exporter_
                      and group_ families, and the llm_probe:* recording rules) also filters
                      target=~"$target", probe=~"$probe", model=~"$model"
@@ -52,8 +55,10 @@ import sys
 import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ALLOWED_TYPES = {"timeseries", "stat", "table", "state-timeline", "bargauge", "row"}
-REQUIRED_VARS = ("job", "instance", "target", "probe", "model")
+ALLOWED_TYPES = {"timeseries", "stat", "table", "state-timeline", "bargauge", "heatmap", "row"}
+REQUIRED_VARS = ("job", "region", "cluster", "instance", "target", "probe", "model")
+# The SLO period: an error budget panel reads it whatever the dashboard's range.
+SLO_PERIOD_WINDOW = "30d"
 BUILTIN_VARS = {"__rate_interval", "__range", "__range_s", "__range_ms", "__interval",
                 "__interval_ms", "__all", "__url_time_range", "__data", "__dashboard", "__from",
                 "__to", "__org", "__user", "__timeFilter", "__value", "__field", "__series",
@@ -217,14 +222,15 @@ def lint_expr(expr, where, report):
         for k, part in enumerate(parts):
             if part == "" and k == 1:
                 continue  # [range:] subquery with the default step
-            if part not in RANGE_VARS:
+            if part not in RANGE_VARS and not (func == "increase" and window == SLO_PERIOD_WINDOW):
                 report.add(where, "rate-interval",
                            f"fixed window [{window}] in {func or 'a selector'}(); use $__rate_interval, $__range or $__interval")
                 break
     for name, matchers in selectors:
         if not name or not exporter_series(name) or name in UNLABELLED:
             continue
-        for label, rule in (("job", "target-job"), ("instance", "target-instance")):
+        for label, rule in (("job", "target-job"), ("instance", "target-instance"),
+                            ("region", "target-region"), ("cluster", "target-region")):
             if matchers.get(label) != ("=~", f"${label}"):
                 report.add(where, rule, f'selector {name} lacks {label}=~"${label}"')
         if per_probe_series(name):
