@@ -12,7 +12,8 @@ Full test (ctest dashboards_query):
        the 1-minute rule group (llm_probe:probe_error_ratio:rate1d / rate3d), so about a minute;
     3. checks the shipped dashboards: each variable's label_values() returns values, each panel
        query returns series as an instant query and, for range targets, as a range query (only
-       the panels in ALLOWED_EMPTY may return nothing, each for the reason written there; their
+       the panels in ALLOWED_EMPTY may return nothing; Prometheus annotations, such as the firing
+       alerts, are range queries that must return series too, each for the reason written there; their
        queries must still parse and evaluate);
     4. breaks copies of the dashboards (a misspelled metric, a syntax error) and runs this script
        on them against the same Prometheus: it must exit 1 naming the broken panel.
@@ -125,6 +126,15 @@ def collect(prom, paths):
                                "query": substitute(m.group(1), variables), "raw": q})
             except KeyError as e:
                 problems.append(f"{where}: unknown variable ${e.args[0]} in {q!r}")
+        for a in dash.get("annotations", {}).get("list", []):
+            if not a.get("expr"):
+                continue  # Grafana's built-in annotations
+            where = f"{dname}: annotation {a.get('name')!r}"
+            try:
+                checks.append({"kind": "range", "where": where, "query": substitute(a["expr"], variables),
+                               "raw": a["expr"]})
+            except KeyError as e:
+                problems.append(f"{where}: unknown variable ${e.args[0]}\n    {a['expr']}")
         for p in iter_panels(dash.get("panels")):
             if p.get("type") == "row":
                 continue
