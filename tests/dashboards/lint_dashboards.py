@@ -42,6 +42,9 @@ Rules (ids in brackets):
   [repeat]           a repeated panel or row repeats over a defined variable
   [link-fields]      a data link's ${__data.fields.X} is not a field the panel's organize
                      transformation removes (the link would lose it)
+  [questions]        the overview and detail dashboards answer the 3 am questions: firing alerts
+                     (table and annotation), since when, failover order, exporter health;
+                     latency heatmap, certificate expiry, 30-day error budget (QUESTIONS)
   [provisioning]     (shipped tree only) grafana/provisioning/ has a Prometheus data source with
                      a stable uid and a file provider reading /var/lib/grafana/dashboards
 """
@@ -399,6 +402,7 @@ def lint_dashboard(path, text, dash, report, known_uids):
         else:
             ids[pid] = p.get("title")
     check_gridpos(dash.get("panels") or [], where, report)
+    lint_questions(dash, where, all_panels, report)
     for p in all_panels:
         lint_panel(p, where, report, defined)
     for s in walk_strings(dash):
@@ -408,6 +412,37 @@ def lint_dashboard(path, text, dash, report, known_uids):
         for m in re.finditer(r"/d/([A-Za-z0-9_-]+)", s):
             if known_uids is not None and m.group(1) not in known_uids:
                 report.add(where, "link-target", f"link to /d/{m.group(1)} but no linted dashboard has that uid")
+
+
+# The 3 am questions each shipped dashboard must answer (issue 14): uid -> [(what, panel type or
+# None for any, a regex one of its queries must match)].
+QUESTIONS = {
+    "llm-probe-overview": [
+        ("what is firing now: a table of firing LLMProbe alerts", "table", r'ALERTS\{alertname=~"LLMProbe\.\*"'),
+        ("since when: time() - llm_probe_last_success_timestamp_seconds", "table", r"time\(\) - .*llm_probe_last_success_timestamp_seconds"),
+        ("which backup: the exporter's own failover order", "table", r"llm_probe_group_rank\{"),
+        ("exporter health: schedule lag p99", None, r"histogram_quantile\(0\.99, .*llm_probe_exporter_schedule_lag_seconds_bucket"),
+        ("exporter health: scrape duration", None, r"scrape_duration_seconds\{"),
+        ("exporter health: file descriptors", None, r"process_open_fds\{.*process_max_fds\{"),
+        ("exporter health: restarts", None, r"changes\(process_start_time_seconds\{"),
+    ],
+    "llm-probe-detail": [
+        ("latency heatmap of real results", "heatmap", r"llm_probe_duration_seconds_bucket\{"),
+        ("certificate expiry", None, r"llm_probe_tls_cert_expiry_timestamp_seconds\{"),
+        ("30-day error budget, not the dashboard range", "stat", r"llm_probe_total\{[^}]*\}\[30d\]"),
+    ],
+}
+
+
+def lint_questions(dash, where, panels, report):
+    for what, ptype, pattern in QUESTIONS.get(dash.get("uid"), []):
+        if not any((ptype is None or p.get("type") == ptype)
+                   and any(re.search(pattern, t.get("expr") or "", re.S) for t in p.get("targets") or [])
+                   for p in panels):
+            report.add(where, "questions", f"no {ptype or 'panel'} answers: {what} (a query matching {pattern!r})")
+    if dash.get("uid") in QUESTIONS and not any(
+            "ALERTS{" in (a.get("expr") or "") for a in (dash.get("annotations") or {}).get("list", [])):
+        report.add(where, "questions", "no annotation of firing alerts (a Prometheus annotation on ALERTS{...})")
 
 
 def lint_files(paths):
@@ -492,6 +527,10 @@ BREAKAGES = [
     ("unbalanced query", "promql-syntax", lambda d: first_panel(d)["targets"][0].__setitem__("expr", first_panel(d)["targets"][0]["expr"] + ")")),
     ("link field removed by organize", "link-fields", _exclude_link_field),
     ("link to an unknown dashboard", "link-target", lambda d: d["links"].append({"title": "x", "type": "link", "url": "/d/no-such-uid/x"})),
+    ("region matcher removed", "target-region", lambda d: first_panel(d)["targets"][0].__setitem__(
+        "expr", first_panel(d)["targets"][0]["expr"].replace(', region=~"$region"', ""))),
+    ("a 3 am question left unanswered", "questions", lambda d: d.__setitem__("panels", [
+        p for p in d["panels"] if not any(re.search(r"ALERTS\{|\[30d\]", t.get("expr") or "") for t in p.get("targets") or [])])),
 ]
 
 
