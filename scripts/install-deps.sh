@@ -10,6 +10,8 @@ packages=(build-essential cmake ninja-build pkg-config git ca-certificates
   libcpp-httplib-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev libcrypt-dev python3)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus prometheus-alertmanager curl jq openssl python3-yaml mmdebstrap)
+  # The monitoring mixin (deploy/mixin) renders the rule files; the deploy test re-renders them.
+  packages+=(jsonnet)
   # Hardening stages of scripts/test.sh: libFuzzer (clang + its runtime), wrk for the hostile
   # scraper test. gcc's ASan/UBSan/TSan runtimes come with build-essential.
   packages+=(clang libclang-rt-14-dev wrk)

@@ -116,6 +116,9 @@ scrape_configs:
   - job_name: llm_probe_exporter
     static_configs:
       - targets: ["{exporter}"]
+        # As a global view (federation, Thanos, Mimir) sees them: the dashboards' $region and
+        # $cluster variables and legends need these labels to have values.
+        labels: {{region: test-region, cluster: test-cluster}}
 """
 
 

@@ -13,12 +13,12 @@ Rules (ids in brackets):
   [provisioned]      raw JSON for provisioning: no __inputs/__requires, no ${DS_...}, id null
   [uid]              a stable uid: present, [A-Za-z0-9_-], at most 40 characters, unique
   [template-datasource]  a `datasource` variable of type datasource, query prometheus
-  [template-vars]    job, instance, target, probe, model: query variables on ${datasource},
+  [template-vars]    job, region, cluster, instance, target, probe, model: query variables on ${datasource},
                      multi, include All, refreshed on time range change, label_values(...)
                      queries; model's allValue is ".*" (Grafana's default All lists the values
                      and so misses the empty model of models probes); others ".*" or unset
   [template-refs]    every $variable a query, title or link uses is defined (or built in)
-  [panel-type]       only timeseries, stat, table, state-timeline, bargauge (and row)
+  [panel-type]       only timeseries, stat, table, state-timeline, bargauge, heatmap (and row)
   [panel-ids]        unique integer panel ids
   [gridpos]          gridPos present, inside the 24 columns, no two panels overlapping
   [panel-datasource] every panel and every target uses the ${datasource} variable
@@ -29,9 +29,12 @@ Rules (ids in brackets):
   [promql-syntax]    balanced (), {}, [] and quotes
   [rate-interval]    rate()/irate() windows are $__rate_interval; every other range or subquery
                      window is a Grafana interval variable ($__rate_interval, $__range,
-                     $__interval), never a fixed duration
+                     $__interval), never a fixed duration — except increase(...[30d]), the SLO
+                     period of an error budget that must not follow the dashboard's range
   [target-job] [target-instance]  every selector of an exporter series filters job=~"$job" and
                      instance=~"$instance"
+  [target-region]    ... and region=~"$region", cluster=~"$cluster" (global views: Thanos, Mimir,
+                     federation; All is ".*", which also matches series without the label)
   [target-probe-labels]  every selector of a per-probe series (llm_probe_* except the exporter_
                      and group_ families, and the llm_probe:* recording rules) also filters
                      target=~"$target", probe=~"$probe", model=~"$model"
@@ -39,6 +42,9 @@ Rules (ids in brackets):
   [repeat]           a repeated panel or row repeats over a defined variable
   [link-fields]      a data link's ${__data.fields.X} is not a field the panel's organize
                      transformation removes (the link would lose it)
+  [questions]        the overview and detail dashboards answer the 3 am questions: firing alerts
+                     (table and annotation), since when, failover order, exporter health;
+                     latency heatmap, certificate expiry, 30-day error budget (QUESTIONS)
   [provisioning]     (shipped tree only) grafana/provisioning/ has a Prometheus data source with
                      a stable uid and a file provider reading /var/lib/grafana/dashboards
 """
@@ -52,8 +58,10 @@ import sys
 import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-ALLOWED_TYPES = {"timeseries", "stat", "table", "state-timeline", "bargauge", "row"}
-REQUIRED_VARS = ("job", "instance", "target", "probe", "model")
+ALLOWED_TYPES = {"timeseries", "stat", "table", "state-timeline", "bargauge", "heatmap", "row"}
+REQUIRED_VARS = ("job", "region", "cluster", "instance", "target", "probe", "model")
+# The SLO period: an error budget panel reads it whatever the dashboard's range.
+SLO_PERIOD_WINDOW = "30d"
 BUILTIN_VARS = {"__rate_interval", "__range", "__range_s", "__range_ms", "__interval",
                 "__interval_ms", "__all", "__url_time_range", "__data", "__dashboard", "__from",
                 "__to", "__org", "__user", "__timeFilter", "__value", "__field", "__series",
@@ -217,14 +225,15 @@ def lint_expr(expr, where, report):
         for k, part in enumerate(parts):
             if part == "" and k == 1:
                 continue  # [range:] subquery with the default step
-            if part not in RANGE_VARS:
+            if part not in RANGE_VARS and not (func == "increase" and window == SLO_PERIOD_WINDOW):
                 report.add(where, "rate-interval",
                            f"fixed window [{window}] in {func or 'a selector'}(); use $__rate_interval, $__range or $__interval")
                 break
     for name, matchers in selectors:
         if not name or not exporter_series(name) or name in UNLABELLED:
             continue
-        for label, rule in (("job", "target-job"), ("instance", "target-instance")):
+        for label, rule in (("job", "target-job"), ("instance", "target-instance"),
+                            ("region", "target-region"), ("cluster", "target-region")):
             if matchers.get(label) != ("=~", f"${label}"):
                 report.add(where, rule, f'selector {name} lacks {label}=~"${label}"')
         if per_probe_series(name):
@@ -393,6 +402,7 @@ def lint_dashboard(path, text, dash, report, known_uids):
         else:
             ids[pid] = p.get("title")
     check_gridpos(dash.get("panels") or [], where, report)
+    lint_questions(dash, where, all_panels, report)
     for p in all_panels:
         lint_panel(p, where, report, defined)
     for s in walk_strings(dash):
@@ -402,6 +412,37 @@ def lint_dashboard(path, text, dash, report, known_uids):
         for m in re.finditer(r"/d/([A-Za-z0-9_-]+)", s):
             if known_uids is not None and m.group(1) not in known_uids:
                 report.add(where, "link-target", f"link to /d/{m.group(1)} but no linted dashboard has that uid")
+
+
+# The 3 am questions each shipped dashboard must answer (issue 14): uid -> [(what, panel type or
+# None for any, a regex one of its queries must match)].
+QUESTIONS = {
+    "llm-probe-overview": [
+        ("what is firing now: a table of firing LLMProbe alerts", "table", r'ALERTS\{alertname=~"LLMProbe\.\*"'),
+        ("since when: time() - llm_probe_last_success_timestamp_seconds", "table", r"time\(\) - .*llm_probe_last_success_timestamp_seconds"),
+        ("which backup: the exporter's own failover order", "table", r"llm_probe_group_rank\{"),
+        ("exporter health: schedule lag p99", None, r"histogram_quantile\(0\.99, .*llm_probe_exporter_schedule_lag_seconds_bucket"),
+        ("exporter health: scrape duration", None, r"scrape_duration_seconds\{"),
+        ("exporter health: file descriptors", None, r"process_open_fds\{.*process_max_fds\{"),
+        ("exporter health: restarts", None, r"changes\(process_start_time_seconds\{"),
+    ],
+    "llm-probe-detail": [
+        ("latency heatmap of real results", "heatmap", r"llm_probe_duration_seconds_bucket\{"),
+        ("certificate expiry", None, r"llm_probe_tls_cert_expiry_timestamp_seconds\{"),
+        ("30-day error budget, not the dashboard range", "stat", r"llm_probe_total\{[^}]*\}\[30d\]"),
+    ],
+}
+
+
+def lint_questions(dash, where, panels, report):
+    for what, ptype, pattern in QUESTIONS.get(dash.get("uid"), []):
+        if not any((ptype is None or p.get("type") == ptype)
+                   and any(re.search(pattern, t.get("expr") or "", re.S) for t in p.get("targets") or [])
+                   for p in panels):
+            report.add(where, "questions", f"no {ptype or 'panel'} answers: {what} (a query matching {pattern!r})")
+    if dash.get("uid") in QUESTIONS and not any(
+            "ALERTS{" in (a.get("expr") or "") for a in (dash.get("annotations") or {}).get("list", [])):
+        report.add(where, "questions", "no annotation of firing alerts (a Prometheus annotation on ALERTS{...})")
 
 
 def lint_files(paths):
@@ -486,6 +527,10 @@ BREAKAGES = [
     ("unbalanced query", "promql-syntax", lambda d: first_panel(d)["targets"][0].__setitem__("expr", first_panel(d)["targets"][0]["expr"] + ")")),
     ("link field removed by organize", "link-fields", _exclude_link_field),
     ("link to an unknown dashboard", "link-target", lambda d: d["links"].append({"title": "x", "type": "link", "url": "/d/no-such-uid/x"})),
+    ("region matcher removed", "target-region", lambda d: first_panel(d)["targets"][0].__setitem__(
+        "expr", first_panel(d)["targets"][0]["expr"].replace(', region=~"$region"', ""))),
+    ("a 3 am question left unanswered", "questions", lambda d: d.__setitem__("panels", [
+        p for p in d["panels"] if not any(re.search(r"ALERTS\{|\[30d\]", t.get("expr") or "") for t in p.get("targets") or [])])),
 ]
 
 

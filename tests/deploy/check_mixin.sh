@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The monitoring mixin is the source of the shipped rules: re-render it with the real jsonnet into a
+# temporary directory and fail on any difference from deploy/prometheus/rules (someone edited the
+# generated YAML, or changed the mixin without running deploy/mixin/generate). Then render it with
+# overridden settings and check that every _config knob reaches the output (no literal left behind).
+# Needs Debian's jsonnet and python3-yaml. Usage: tests/deploy/check_mixin.sh (ctest: deploy_mixin)
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+mixin=$root/deploy/mixin
+command -v jsonnet >/dev/null || { echo "check_mixin: FAIL: jsonnet not found — install the Debian package jsonnet" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+"$mixin/generate" "$tmp/rules" || { echo "check_mixin: FAIL: deploy/mixin/generate failed" >&2; exit 1; }
+for file in "$root"/deploy/prometheus/rules/*.yml "$tmp"/rules/*.yml; do
+  name=$(basename "$file")
+  if ! diff -u "$root/deploy/prometheus/rules/$name" "$tmp/rules/$name" >"$tmp/diff" 2>&1; then
+    echo "check_mixin: FAIL: deploy/prometheus/rules/$name differs from the mixin's output (run deploy/mixin/generate):" >&2
+    head -40 "$tmp/diff" >&2
+    failed=1
+  fi
+done
+
+# Overridden settings must change the output where the defaults appeared.
+mkdir -p "$tmp/custom"
+jsonnet -J "$mixin" -S -m "$tmp/custom" -e "
+  local mixin = (import 'mixin.libsonnet') + { _config+:: {
+    exporterSelector: 'job=\"llm-probe-custom\"', clusterLabel: 'k8s_cluster', regionLabel: 'geo',
+    sloObjective: 0.999, runbookURLPattern: 'https://wiki.example/runbook#%s',
+    grafanaURL: 'https://grafana.example', latencyP95Seconds: 7, sloMinFailures: 4 } };
+  { 'alerts.yml': std.manifestYamlDoc(mixin.prometheusAlerts), 'recording.yml': std.manifestYamlDoc(mixin.prometheusRules) }" >/dev/null \
+  || { echo "check_mixin: FAIL: rendering with overridden _config failed" >&2; exit 1; }
+python3 - "$tmp/custom" <<'PY' || failed=1
+import re, sys, yaml
+out = sys.argv[1]
+alerts = yaml.safe_load(open(out + "/alerts.yml"))["groups"]
+recording = yaml.safe_load(open(out + "/recording.yml"))["groups"]
+rules = [r for g in alerts + recording for r in g["rules"]]
+text = yaml.safe_dump(rules)
+problems = []
+for leftover in ['job="llm_probe_exporter"', "127.0.0.1:3000", "github.com/llm-probe", "$labels.region",
+                 "$labels.cluster", "cluster, region", "vector(0.995)"]:
+    if leftover in text:
+        problems.append(f"default {leftover!r} still in the output")
+for wanted in ['job="llm-probe-custom"', "https://grafana.example/d/", "$labels.geo", "$externalLabels.k8s_cluster",
+               "on (job, instance, k8s_cluster, geo, target)", "vector(0.999)",
+               "p95_rate5m > 7 ", "increase1h >= 4"]:
+    if wanted not in text:
+        problems.append(f"override {wanted!r} missing from the output")
+for rule in rules:
+    url = rule.get("annotations", {}).get("runbook_url")
+    if "alert" in rule and url != "https://wiki.example/runbook#" + rule["alert"].lower():
+        problems.append(f"{rule['alert']}: runbook_url {url!r}")
+for p in problems:
+    print("check_mixin: FAIL:", p, file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+
+[ $failed = 0 ] && echo "check_mixin: OK (rules up to date with deploy/mixin, every _config knob reaches the output)"
+exit $failed
