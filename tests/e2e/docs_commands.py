@@ -103,6 +103,8 @@ COMMANDS = {
     "build-fuzz/tests/fuzz/<target> FILE": "skip: reproduces a crash file that a fuzz run left",
     "bench/soak/run.sh": "skip: an hour-long soak (the bench stage)",
     "DURATION=120 WARMUP=30 bench/soak/run.sh": "skip: the soak of the bench stage",
+    # docs/benchmarks.md
+    "bench/run --only tls": "skip: the benchmark's HTTPS rows, minutes of load on both cores (bench_smoke runs them briefly)",
     # docs/runbook.md
     "curl -s http://<exporter>:9835/api/v1/targets": RUN,
     "curl -s 'http://<exporter>:9835/api/v1/targets?group=<group>'": RUN,
