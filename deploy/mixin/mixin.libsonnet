@@ -1,5 +1,6 @@
 // The llm_probe_exporter monitoring mixin: _config (config.libsonnet), prometheusRules
-// (rules.libsonnet) and prometheusAlerts (alerts.libsonnet).
+// (rules.libsonnet), prometheusAlerts (alerts.libsonnet) and grafanaDashboards (dashboards.libsonnet).
 (import 'config.libsonnet') +
 (import 'rules.libsonnet') +
-(import 'alerts.libsonnet')
+(import 'alerts.libsonnet') +
+(import 'dashboards.libsonnet')

@@ -244,6 +244,17 @@ void WriteGroups(FamilyWriter& writer, const StoreView& view) {
   }
 }
 
+// The configured budget next to llm_probe_cost_usd_total, so a panel can show spend against it.
+void WriteBudgets(FamilyWriter& writer, const StoreView& view) {
+  writer.Begin("llm_probe_budget_max_usd_per_day",
+               "Configured daily spend limit of a target (budget.max_usd_per_day); targets without a budget have none.",
+               MetricType::Gauge);
+  if (!view.config) return;
+  for (const auto& target : view.config->targets) {
+    if (target.max_usd_per_day) writer.Gauge(LabelSet({{"target", target.name}}), *target.max_usd_per_day);
+  }
+}
+
 void WriteExporterMetrics(FamilyWriter& writer, const StoreView& view, const BuildInfo& build) {
   writer.Begin("llm_probe_exporter_build_info", "Version and revision of the exporter (always 1).",
                MetricType::Gauge);
@@ -275,6 +286,7 @@ void WriteAll(FamilyWriter& writer, const Scrape& scrape, const BuildInfo& build
   WriteCounters(writer, scrape);
   WriteLlmMetrics(writer, scrape);
   WriteGroups(writer, scrape.view);
+  WriteBudgets(writer, scrape.view);
   WriteExporterMetrics(writer, scrape.view, build);
   internal::WriteProcessMetrics(writer);
   writer.Finish();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The monitoring mixin is the source of the shipped rules: re-render it with the real jsonnet into a
+# The monitoring mixin is the source of the shipped rules and dashboards: re-render it with the real jsonnet into a
 # temporary directory and fail on any difference from deploy/prometheus/rules (someone edited the
-# generated YAML, or changed the mixin without running deploy/mixin/generate). Then render it with
+# generated YAML/JSON, or changed the mixin without running deploy/mixin/generate). Then render it with
 # overridden settings and check that every _config knob reaches the output (no literal left behind).
 # Needs Debian's jsonnet and python3-yaml. Usage: tests/deploy/check_mixin.sh (ctest: deploy_mixin)
 set -uo pipefail
@@ -21,18 +21,27 @@ for file in "$root"/deploy/prometheus/rules/*.yml "$tmp"/rules/*.yml; do
     failed=1
   fi
 done
+for file in "$root"/grafana/dashboards/*.json "$tmp"/rules/dashboards/*.json; do
+  name=$(basename "$file")
+  if ! diff -u "$root/grafana/dashboards/$name" "$tmp/rules/dashboards/$name" >"$tmp/diff" 2>&1; then
+    echo "check_mixin: FAIL: grafana/dashboards/$name differs from the mixin's output (run deploy/mixin/generate):" >&2
+    head -40 "$tmp/diff" >&2
+    failed=1
+  fi
+done
 
 # Overridden settings must change the output where the defaults appeared.
 mkdir -p "$tmp/custom"
 jsonnet -J "$mixin" -S -m "$tmp/custom" -e "
   local mixin = (import 'mixin.libsonnet') + { _config+:: {
     exporterSelector: 'job=\"llm-probe-custom\"', clusterLabel: 'k8s_cluster', regionLabel: 'geo',
-    sloObjective: 0.999, runbookURLPattern: 'https://wiki.example/runbook#%s',
+    sloObjective: 0.999, pageBurnRateFast: 20, pageBurnRateSlow: 8, runbookURLPattern: 'https://wiki.example/runbook#%s',
     grafanaURL: 'https://grafana.example', latencyP95Seconds: 7, sloMinFailures: 4 } };
-  { 'alerts.yml': std.manifestYamlDoc(mixin.prometheusAlerts), 'recording.yml': std.manifestYamlDoc(mixin.prometheusRules) }" >/dev/null \
+  { 'alerts.yml': std.manifestYamlDoc(mixin.prometheusAlerts), 'recording.yml': std.manifestYamlDoc(mixin.prometheusRules),
+    'dashboards.json': std.manifestJson(mixin.grafanaDashboards) }" >/dev/null \
   || { echo "check_mixin: FAIL: rendering with overridden _config failed" >&2; exit 1; }
 python3 - "$tmp/custom" <<'PY' || failed=1
-import re, sys, yaml
+import json, re, sys, yaml
 out = sys.argv[1]
 alerts = yaml.safe_load(open(out + "/alerts.yml"))["groups"]
 recording = yaml.safe_load(open(out + "/recording.yml"))["groups"]
@@ -52,10 +61,38 @@ for rule in rules:
     url = rule.get("annotations", {}).get("runbook_url")
     if "alert" in rule and url != "https://wiki.example/runbook#" + rule["alert"].lower():
         problems.append(f"{rule['alert']}: runbook_url {url!r}")
+# Dashboards: the label names in queries, legends and table columns, the objective and burn rates
+# in the threshold steps.
+dashboards = json.load(open(out + "/dashboards.json"))
+if sorted(dashboards) != ["llm-probe-detail.json", "llm-probe-overview.json"]:
+    problems.append(f"dashboards rendered: {sorted(dashboards)}")
+dash_text = json.dumps(dashboards)
+for leftover in [', region=~', ', cluster=~', 'cluster, region', '{{region}}', '{{cluster}}', '}, region)', '}, cluster)']:
+    if leftover in dash_text:
+        problems.append(f"dashboards: default label {leftover!r} still in the output")
+for wanted in [', geo=~\\"$region\\"', ', k8s_cluster=~\\"$cluster\\"', 'k8s_cluster, geo', '{{geo}}', '}, geo)']:
+    if wanted not in dash_text:
+        problems.append(f"dashboards: override {wanted!r} missing from the output")
+steps = []
+def walk(node, key=""):
+    if isinstance(node, dict):
+        if key == "renameByName" and ("region" in node or "cluster" in node):
+            problems.append(f"dashboards: table column still renamed from region/cluster: {node}")
+        for k, v in node.items(): walk(v, k)
+    elif isinstance(node, list):
+        if key == "steps": steps.extend(s.get("value") for s in node if isinstance(s, dict))
+        for v in node: walk(v)
+walk(dashboards)
+for default in (0.995, 14.4, 6):
+    if default in steps:
+        problems.append(f"dashboards: default threshold {default} still in a threshold step")
+for wanted in (0.999, 20, 8):
+    if wanted not in steps:
+        problems.append(f"dashboards: overridden threshold {wanted} missing from the threshold steps")
 for p in problems:
     print("check_mixin: FAIL:", p, file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
 
-[ $failed = 0 ] && echo "check_mixin: OK (rules up to date with deploy/mixin, every _config knob reaches the output)"
+[ $failed = 0 ] && echo "check_mixin: OK (rules and dashboards up to date with deploy/mixin, every _config knob reaches the output)"
 exit $failed

@@ -28,6 +28,7 @@ std::shared_ptr<Config> TwoTargetConfig() {
   models.type = ProbeType::kModels;
   models.model = "";
   relay.probes = {chat, stream, models};
+  relay.max_usd_per_day = 1.5;
   TargetConfig backup;
   backup.name = "backup";
   backup.probes = {chat};
@@ -158,6 +159,13 @@ TEST_F(CollectorTest, GroupsCountTargetsWhoseEveryProbeIsHealthy) {
   EXPECT_THAT(text, HasSubstr("llm_probe_group_targets{group=\"primary\",region=\"eu\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("llm_probe_group_healthy_targets{group=\"primary\",region=\"eu\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("llm_probe_group_member{group=\"primary\",target=\"relay\",region=\"eu\"} 1\n"));
+}
+
+TEST_F(CollectorTest, ConfiguredDailyBudgetIsExportedOnlyForTargetsThatHaveOne) {
+  const std::string text = Render();
+  EXPECT_THAT(text, HasSubstr("# TYPE llm_probe_budget_max_usd_per_day gauge\n"));
+  EXPECT_THAT(text, HasSubstr("llm_probe_budget_max_usd_per_day{target=\"relay\",region=\"eu\"} 1.5\n"));
+  EXPECT_THAT(text, Not(HasSubstr("llm_probe_budget_max_usd_per_day{target=\"backup\"")));
 }
 
 TEST_F(CollectorTest, TlsExpiryIsTheEarliestOfATargetsProbes) {
