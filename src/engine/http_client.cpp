@@ -221,21 +221,29 @@ struct HttpClient::Impl {
   CURLM* multi = nullptr;
   std::map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> idle;  // reset handles, ready for the next transfer
+  std::vector<CURL*> idle_sharing;  // the same, attached to `sessions`
   TrustStores trust_stores;
   CURLSH* sessions = nullptr;  // TLS sessions, for targets with tls.session_resumption only
   std::map<std::string, Clock::time_point, std::less<>> full_handshakes;  // last one, by origin
 
-  CURL* TakeHandle() {
-    if (idle.empty()) return curl_easy_init();
-    CURL* handle = idle.back();
-    idle.pop_back();
+  // Handles that use the shared session cache are kept apart from the others: libcurl 7.88
+  // loses (leaks) a handle's own session cache when a used handle is attached to a share, and
+  // curl_easy_reset keeps a handle attached.
+  std::vector<CURL*>& IdleFor(bool sharing) { return sharing ? idle_sharing : idle; }
+
+  CURL* TakeHandle(bool sharing) {
+    std::vector<CURL*>& pool = IdleFor(sharing);
+    if (pool.empty()) return curl_easy_init();
+    CURL* handle = pool.back();
+    pool.pop_back();
     return handle;
   }
 
-  void ReturnHandle(CURL* handle) {
-    if (idle.size() >= kMaxIdleHandles) return curl_easy_cleanup(handle);
+  void ReturnHandle(CURL* handle, bool sharing) {
+    std::vector<CURL*>& pool = IdleFor(sharing);
+    if (pool.size() >= kMaxIdleHandles) return curl_easy_cleanup(handle);
     curl_easy_reset(handle);
-    idle.push_back(handle);
+    pool.push_back(handle);
   }
 
   // The shared store through InstallTrust, with no file left for libcurl to parse; libcurl's
@@ -304,7 +312,7 @@ struct HttpClient::Impl {
                                                               : curl_easy_strerror(code));
     }
     curl_multi_remove_handle(multi, handle);
-    ReturnHandle(handle);
+    ReturnHandle(handle, transfer.request.tls_session_resumption);
     curl_slist_free_all(transfer.header_list);
     transfer.on_done(std::move(exchange));
   }
@@ -324,6 +332,7 @@ HttpClient::~HttpClient() {
     curl_slist_free_all(transfer->header_list);
   }
   for (CURL* handle : impl_->idle) curl_easy_cleanup(handle);
+  for (CURL* handle : impl_->idle_sharing) curl_easy_cleanup(handle);
   curl_multi_cleanup(impl_->multi);
   curl_share_cleanup(impl_->sessions);
 }
@@ -336,7 +345,7 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   if (transfer->request.follow_redirects) transfer->host = HostOf(transfer->request.url);
   const HttpRequest& req = transfer->request;
 
-  CURL* handle = impl_->TakeHandle();
+  CURL* handle = impl_->TakeHandle(req.tls_session_resumption);
   transfer->handle = handle;
   curl_easy_setopt(handle, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
