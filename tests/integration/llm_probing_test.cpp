@@ -113,11 +113,17 @@ TEST_F(LlmProbingTest, StreamTimeToFirstTokenAndTokenRateMatchTheScript) {
         0.999);
   const ProbeResult result = RunNow("relay", "stream");
   ASSERT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  // The first token is sent at 300 ms and the last at 490 ms. A first token can arrive no sooner;
+  // bounds that tell it apart from the response headers (~0 s) and from the end of the stream
+  // (~0.49 s) without depending on how busy the machine is (timing accuracy is bench/'s job).
   ASSERT_TRUE(result.time_to_first_token_seconds.has_value());
-  EXPECT_NEAR(*result.time_to_first_token_seconds, 0.300, 0.015);
-  // One token every 10 ms is 100 tokens per second.
+  EXPECT_GE(*result.time_to_first_token_seconds, 0.300);
+  EXPECT_LT(*result.time_to_first_token_seconds, 0.400);
+  // 20 tokens from the first to the last, one every 10 ms: about 100 per second. Over the whole
+  // exchange (0.49 s) it would be about 41.
   ASSERT_TRUE(result.output_tokens_per_second.has_value());
-  EXPECT_NEAR(*result.output_tokens_per_second, 100.0, 15.0);
+  EXPECT_GT(*result.output_tokens_per_second, 60.0);
+  EXPECT_LT(*result.output_tokens_per_second, 200.0);
   ASSERT_TRUE(result.usage.has_value());
   EXPECT_EQ(result.usage->completion, 20);
 
