@@ -63,7 +63,7 @@ asan() {
   (cd build-asan && ctest --output-on-failure -j "$jobs" --timeout 900 -LE "$script_suites")
 }
 
-# Tests that assert on wall-clock timing (time to first token within 15 ms; "fast" ranked before
+# Tests that assert on wall-clock timing (time to first token under 400 ms; "fast" ranked before
 # a target 150-200 ms slower): TSan's 5-15x slowdown breaks the timing, not the code, so they
 # run in the normal and ASan stages only. Name new timing-bound tests here.
 tsan_timing_tests='^(LlmProbingTest\.(StreamTimeToFirstTokenAndTokenRateMatchTheScript|FailoverGroupsCountHealthyMembersBestFirst)|ExporterTest\.TheGroupApiListsHealthyMembersBestFirst)$'
