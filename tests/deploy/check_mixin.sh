@@ -13,22 +13,21 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 
 "$mixin/generate" "$tmp/rules" || { echo "check_mixin: FAIL: deploy/mixin/generate failed" >&2; exit 1; }
-for file in "$root"/deploy/prometheus/rules/*.yml "$tmp"/rules/*.yml; do
-  name=$(basename "$file")
-  if ! diff -u "$root/deploy/prometheus/rules/$name" "$tmp/rules/$name" >"$tmp/diff" 2>&1; then
-    echo "check_mixin: FAIL: deploy/prometheus/rules/$name differs from the mixin's output (run deploy/mixin/generate):" >&2
-    head -40 "$tmp/diff" >&2
-    failed=1
-  fi
-done
-for file in "$root"/grafana/dashboards/*.json "$tmp"/rules/dashboards/*.json; do
-  name=$(basename "$file")
-  if ! diff -u "$root/grafana/dashboards/$name" "$tmp/rules/dashboards/$name" >"$tmp/diff" 2>&1; then
-    echo "check_mixin: FAIL: grafana/dashboards/$name differs from the mixin's output (run deploy/mixin/generate):" >&2
-    head -40 "$tmp/diff" >&2
-    failed=1
-  fi
-done
+# Every file of the checked-in folder ($1, relative to the root) and of the render ($2) must be
+# the same, either way round.
+same_as_render() {
+  local checked_in=$1 rendered=$2 ext=$3 file name
+  for file in "$root/$checked_in"/*."$ext" "$rendered"/*."$ext"; do
+    name=$(basename "$file")
+    if ! diff -u "$root/$checked_in/$name" "$rendered/$name" >"$tmp/diff" 2>&1; then
+      echo "check_mixin: FAIL: $checked_in/$name differs from the mixin's output (run deploy/mixin/generate):" >&2
+      head -40 "$tmp/diff" >&2
+      failed=1
+    fi
+  done
+}
+same_as_render deploy/prometheus/rules "$tmp/rules" yml
+same_as_render grafana/dashboards "$tmp/rules/dashboards" json
 
 # Overridden settings must change the output where the defaults appeared.
 mkdir -p "$tmp/custom"
