@@ -334,7 +334,8 @@ class ConfigParser {
         source_.Fail(api_version->key_mark,
                      "\"api_version\" applies only to anthropic and azure targets");
       }
-      target.api_version = section.NonEmptyString(*api_version);
+      // A header value for anthropic, a query value for azure.
+      target.api_version = RequestText(section, *api_version, " #&");
     }
 
     NameRegistry probe_names(source_, "probe name", " in target " + Quote(target.name));
@@ -365,7 +366,8 @@ class ConfigParser {
       }
     }
     if (probe.type != ProbeType::kModels) {
-      probe.model = section.NonEmptyString(section.Require("model"));
+      // Azure's deployment is a segment of the URL path.
+      probe.model = RequestText(section, section.Require("model"), provider == Provider::kAzure ? " /?#%" : "");
     }
 
     probe.interval = section.DurationAtLeast("interval", global.interval, kMinInterval);
@@ -392,6 +394,23 @@ class ConfigParser {
     }
     probe.follow_redirects = section.OrDefault<bool>("follow_redirects", false);
     return probe;
+  }
+
+  // A string that goes into the request line or a header as it is: a control character would
+  // end the line and smuggle in another header, and `refused` characters would change the URL.
+  std::string RequestText(const StrictMapping& section, const MappingEntry& entry,
+                          std::string_view refused) const {
+    std::string value = section.NonEmptyString(entry);
+    const auto bad = std::find_if(value.begin(), value.end(), [refused](char c) {
+      return static_cast<unsigned char>(c) < 0x20 || c == 0x7F || refused.find(c) != std::string_view::npos;
+    });
+    if (bad != value.end()) {
+      char byte[5];
+      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(*bad));
+      source_.Fail(entry.value.mark, Quote(entry.key) + " must not contain byte " + byte +
+                                         ": it would change the request line or headers");
+    }
+    return value;
   }
 
   std::string ParseRegex(const MappingEntry& entry) const {
