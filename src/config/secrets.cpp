@@ -40,20 +40,24 @@ std::string KeyFromEnvironment(const Source& source, const MappingEntry& entry,
                 "\"api_key_env\" must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
                 "not hold the key");
   }
-  const std::string usage = "api_key_env of target " + Quote(target_name);
-  std::string key = RequireEnv(source, entry.value.mark, env, name, usage);
-  if (key.empty()) {
-    source.Fail(entry.value.mark, "environment variable " + name + " (" + usage + ") is empty");
-  }
-  return key;
+  // A valid name is shown only in POSIX's form for environment variables (upper case, digits,
+  // underscores): a key of letters, digits and underscores pasted here is a valid name too.
+  const bool conventional = std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  const std::string variable =
+      conventional ? "environment variable " + name + " (api_key_env of target " + Quote(target_name) + ")"
+                   : "the environment variable that api_key_env of target " + Quote(target_name) + " names";
+  std::optional<std::string> key = env(name);
+  if (!key) source.Fail(entry.value.mark, variable + " is not set");
+  if (key->empty()) source.Fail(entry.value.mark, variable + " is empty");
+  return std::move(*key);
 }
 
 std::string KeyFromFile(const Source& source, const MappingEntry& entry,
                         const std::string& target_name) {
   const std::filesystem::path path =
       ResolveRelativeTo(source.file(), Convert<std::string>(source, entry.value, Quote(entry.key)));
-  const std::string description =
-      "api_key_file " + Quote(path.string()) + " of target " + Quote(target_name);
+  // The path is not quoted back: it may be the key pasted in by mistake.
+  const std::string description = "the api_key_file of target " + Quote(target_name);
   auto content = ReadFile(path);
   if (const auto* error = std::get_if<FileError>(&content)) {
     source.Fail(entry.value.mark, "cannot read " + description + ": " + error->reason);
@@ -132,8 +136,9 @@ std::map<std::string, std::string> ParseHeaders(const Source& source, const Mapp
   std::map<std::string, std::string> parsed;
   std::map<std::string, std::string> names_by_lowercase;
   for (const MappingEntry& header : ReadEntries(source, headers.value, Quote(headers.key))) {
+    // Not quoted back: a header line pasted as a name ("Authorization Bearer sk-...") holds the key.
     if (!IsHeaderName(header.key)) {
-      source.Fail(header.key_mark, "invalid header name " + Quote(header.key));
+      source.Fail(header.key_mark, "invalid header name in \"headers\" (letters, digits and !#$%&'*+-.^_`|~ only)");
     }
     const auto [same_name, inserted] =
         names_by_lowercase.emplace(AsciiLower(header.key), header.key);

@@ -14,14 +14,24 @@ namespace {
 // quoted "5" is a string, and taking it for a number would hide a mistake.
 bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "?"; }
 
+// Keys whose values may hold a secret pasted in the wrong place (a key as api_key_env, a header
+// line as headers, an htpasswd line as basic_auth_users): messages name the key, never the value.
+bool HoldsSecrets(std::string_view subject) {
+  static constexpr std::string_view kKeys[] = {"\"api_key_env\"", "\"api_key_file\"", "\"headers\"",
+                                               "\"basic_auth_users\""};
+  return std::find(std::begin(kKeys), std::end(kKeys), subject) != std::end(kKeys) ||
+         subject.starts_with("header ");
+}
+
 // What a node holds, for the "got ..." part of a message.
-std::string Describe(const YAML::Node& node) {
+std::string Describe(const YAML::Node& node, bool show_value = true) {
   switch (node.Type()) {
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Map:
       return "a mapping";
     case YAML::NodeType::Scalar:
+      if (!show_value) return "a scalar";
       return IsPlainScalar(node) ? Quote(node.Scalar()) : "the string " + Quote(node.Scalar());
     default:
       return "no value";
@@ -31,7 +41,7 @@ std::string Describe(const YAML::Node& node) {
 [[noreturn]] void FailType(const Source& source, const Located& value, std::string_view subject,
                            std::string_view expected) {
   source.Fail(value.mark, std::string(subject) + " must be " + std::string(expected) + ", got " +
-                              Describe(value.node));
+                              Describe(value.node, !HoldsSecrets(subject)));
 }
 
 Located LocateItem(const Located& sequence, const YAML::Node& item) {

@@ -101,7 +101,7 @@ TEST_F(ReloadTest, EachBrokenFileKeepsTheRunningConfigAndSaysWhyEverywhere) {
       {"timeout not below interval", Config({Target("kept", "1s")}, "timeout: 1s"),
        at + "6:14: timeout 1s is not below interval 1s"},
       {"unreadable key file", Config({Target("kept", "1s", "api_key_file: /nonexistent/key")}),
-       at + "5:19: cannot read api_key_file \"/nonexistent/key\""},
+       at + "5:19: cannot read the api_key_file of target \"kept\": No such file or directory"},
       {"unknown group member", "groups: [{name: pair, targets: [kept, ghost]}]\n" + Config({Target("kept", "1s")}),
        at + "1:39: unknown target \"ghost\" in group \"pair\""},
   };

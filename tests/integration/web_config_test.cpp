@@ -319,6 +319,8 @@ TEST_F(WebConfigTest, ABadWebConfigStopsTheStartWithFileLineAndColumn) {
        ":4:16: \"min_version\" must be one of TLS12, TLS13"},
       {"basic_auth_users:\n  prometheus: plain-text-password\n", ":2:15: the password of \"prometheus\" must be a bcrypt hash"},
       {"basic_auth_users: [prometheus]\n", ":1:19: \"basic_auth_users\" must be a mapping"},
+      // An htpasswd line pasted under the key is one scalar: named, not quoted (issue 17, item 12).
+      {"basic_auth_users:\n  prometheus:plain-text-password\n", ":2:3: \"basic_auth_users\" must be a mapping, got a scalar"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
