@@ -66,6 +66,7 @@ struct TargetConfig {
   std::string api_key;  // secret: never log, render or copy into a label
   std::string api_key_file;  // resolved path when the key comes from a file; watched for rotation
   std::map<std::string, std::string> headers;  // ${ENV} already expanded
+  std::vector<std::string> header_expansions;  // what the ${ENV} references expanded to: secrets
   TlsConfig tls;
   std::string proxy_url;
   std::optional<double> max_usd_per_day;
@@ -104,8 +105,8 @@ struct Config {
   // Keys a reload replaced (rotated key files): old results and logs may still hold them.
   std::vector<std::string> retired_secrets;
 
-  // Every secret value the config holds (API keys, secret-looking header values, retired keys),
-  // for redaction.
+  // Every secret value the config holds (API keys, secret-looking header values, ${ENV}
+  // expansions in any header, retired keys), for redaction.
   std::vector<std::string> Secrets() const;
 };
 

@@ -313,7 +313,7 @@ class ConfigParser {
           config_detail::ResolveRelativeTo(source_.file(), section.ConvertEntry<std::string>(*key_file)).string();
     }
     if (const MappingEntry* headers = section.Find("headers")) {
-      target.headers = config_detail::ParseHeaders(source_, *headers, target.name, env_);
+      target.headers = config_detail::ParseHeaders(source_, *headers, target.name, env_, target.header_expansions);
     }
     if (const MappingEntry* tls = section.Find("tls")) target.tls = ParseTls(*tls);
     if (const MappingEntry* proxy = section.Find("proxy_url")) {

@@ -69,9 +69,11 @@ std::string KeyFromFile(const Source& source, const MappingEntry& entry,
   return key;
 }
 
+// Each expansion is added to `expansions`: a value that came from the environment is a secret,
+// whatever the header's name.
 std::string ExpandEnvReferences(const Source& source, const MappingEntry& header,
                                 const std::string& raw, const std::string& target_name,
-                                const EnvLookup& env) {
+                                const EnvLookup& env, std::vector<std::string>& expansions) {
   std::string expanded;
   std::size_t position = 0;
   for (std::size_t start; (start = raw.find("${", position)) != std::string::npos;) {
@@ -83,8 +85,9 @@ std::string ExpandEnvReferences(const Source& source, const MappingEntry& header
       source.Fail(header.value.mark, "malformed ${...} in header " + Quote(header.key) +
                                          " (expected ${NAME}, NAME like [A-Za-z_][A-Za-z0-9_]*)");
     }
-    expanded += RequireEnv(source, header.value.mark, env, name,
-                           "header " + Quote(header.key) + " of target " + Quote(target_name));
+    expansions.push_back(RequireEnv(source, header.value.mark, env, name,
+                                    "header " + Quote(header.key) + " of target " + Quote(target_name)));
+    expanded += expansions.back();
     position = end + 1;
   }
   expanded.append(raw, position);
@@ -132,7 +135,8 @@ std::string ResolveApiKey(const StrictMapping& target, const std::string& target
 
 std::map<std::string, std::string> ParseHeaders(const Source& source, const MappingEntry& headers,
                                                 const std::string& target_name,
-                                                const EnvLookup& env) {
+                                                const EnvLookup& env,
+                                                std::vector<std::string>& expansions) {
   std::map<std::string, std::string> parsed;
   std::map<std::string, std::string> names_by_lowercase;
   for (const MappingEntry& header : ReadEntries(source, headers.value, Quote(headers.key))) {
@@ -149,7 +153,7 @@ std::map<std::string, std::string> ParseHeaders(const Source& source, const Mapp
     }
     const std::string raw =
         Convert<std::string>(source, header.value, "header " + Quote(header.key));
-    std::string value = ExpandEnvReferences(source, header, raw, target_name, env);
+    std::string value = ExpandEnvReferences(source, header, raw, target_name, env, expansions);
     // A line break would smuggle in another header. The value is not shown: it may be secret.
     if (std::any_of(value.begin(), value.end(), [](char c) { return c != '\t' && IsControl(c); })) {
       source.Fail(header.value.mark,
@@ -199,6 +203,7 @@ std::vector<std::string> Config::Secrets() const {
     for (const auto& [name, value] : target.headers) {
       if (config_detail::IsSecretHeaderName(name)) add(value);
     }
+    for (const std::string& expansion : target.header_expansions) add(expansion);
     add(UrlPassword(target.base_url));
     add(UrlPassword(target.proxy_url));
   }

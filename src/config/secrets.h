@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "yaml_reader.h"
 
@@ -15,10 +16,11 @@ namespace llm_probe::config_detail {
 std::string ResolveApiKey(const StrictMapping& target, const std::string& target_name,
                           const EnvLookup& env);
 
-// The target's `headers` mapping with ${NAME} references expanded from `env`.
+// The target's `headers` mapping with ${NAME} references expanded from `env`; what each
+// reference expanded to is appended to `expansions`.
 std::map<std::string, std::string> ParseHeaders(const Source& source, const MappingEntry& headers,
-                                                const std::string& target_name,
-                                                const EnvLookup& env);
+                                                const std::string& target_name, const EnvLookup& env,
+                                                std::vector<std::string>& expansions);
 
 // Header names whose values are credentials (Authorization, Cookie, X-Api-Key, ...).
 bool IsSecretHeaderName(std::string_view name);

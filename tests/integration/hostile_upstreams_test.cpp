@@ -31,6 +31,167 @@ using testing::ReadFile;
 using testing::TempDir;
 using testing::WaitFor;
 
+// A raw HTTP/1.1 upstream: one thread per connection reads the request (head and a
+// Content-Length body), keeps it, and writes back whatever `respond` returns, then closes.
+class RawUpstream {
+ public:
+  using Responder = std::function<std::string(const std::string& request)>;
+
+  explicit RawUpstream(Responder respond) : respond_(std::move(respond)) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    listen(listen_fd_, 64);
+    socklen_t length = sizeof address;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~RawUpstream() {
+    stopping_ = true;
+    shutdown(listen_fd_, SHUT_RDWR);
+    accept_thread_.join();
+    for (std::thread& thread : connections_) thread.join();
+    close(listen_fd_);
+  }
+  RawUpstream(const RawUpstream&) = delete;
+  RawUpstream& operator=(const RawUpstream&) = delete;
+
+  int port() const { return port_; }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::vector<std::string> requests() const {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  bool stopping() const { return stopping_; }
+
+ private:
+  void AcceptLoop() {
+    while (!stopping_) {
+      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      std::lock_guard lock(mutex_);
+      connections_.emplace_back([this, fd] { Serve(fd); });
+    }
+  }
+
+  void Serve(int fd) {
+    std::string request;
+    char buffer[16384];
+    std::size_t wanted = std::string::npos;
+    while (request.size() < wanted) {
+      pollfd readable{fd, POLLIN, 0};
+      if (poll(&readable, 1, 100) <= 0) {
+        if (stopping_) break;
+        continue;
+      }
+      const ssize_t count = recv(fd, buffer, sizeof buffer, 0);
+      if (count <= 0) break;
+      request.append(buffer, static_cast<std::size_t>(count));
+      const std::size_t head_end = request.find("\r\n\r\n");
+      if (head_end != std::string::npos && wanted == std::string::npos) {
+        std::size_t body = 0;
+        const std::size_t at = AsciiLowerCopy(request.substr(0, head_end)).find("content-length:");
+        if (at != std::string::npos) body = std::strtoul(request.c_str() + at + 15, nullptr, 10);
+        wanted = head_end + 4 + body;
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
+      requests_.push_back(request);
+    }
+    const std::string reply = respond_(request);
+    for (std::size_t sent = 0; sent < reply.size();) {
+      const ssize_t count = send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+      if (count <= 0) break;
+      sent += static_cast<std::size_t>(count);
+    }
+    shutdown(fd, SHUT_WR);
+    close(fd);
+  }
+
+  static std::string AsciiLowerCopy(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  }
+
+  Responder respond_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  mutable std::mutex mutex_;
+  std::list<std::thread> connections_;
+  std::vector<std::string> requests_;
+};
+
+std::string Reply(const std::string& status, const std::string& content_type, const std::string& body,
+                  const std::string& extra_headers = "") {
+  return "HTTP/1.1 " + status + "\r\nContent-Type: " + content_type + "\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n" + extra_headers + "Connection: close\r\n\r\n" + body;
+}
+
+const std::string kModelList = R"({"object":"list","data":[{"id":"gpt-4o","object":"model"}]})";
+
+// The value of a request header, by its name as the exporter sends it (curl keeps the case).
+std::string HeaderValue(const std::string& request, const std::string& name) {
+  const std::size_t at = request.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return "";
+  const std::size_t begin = at + 4 + name.size();
+  return request.substr(begin, request.find("\r\n", begin) - begin);
+}
+
+// An on-demand run. POST once /probe requires it (issue 17's CSRF change); GET before that.
+std::string OnDemand(int port, const std::string& query, int* status) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+  auto response = client.Post("/probe?" + query, "", "application/x-www-form-urlencoded");
+  if (!response || response->status == 404 || response->status == 405) response = client.Get("/probe?" + query);
+  *status = response ? response->status : 0;
+  return response ? response->body : std::string();
+}
+
+// The exporter with `config` on a free port, `env` set for it alone.
+struct Running {
+  Running(TempDir& dir, const std::string& config, const std::map<std::string, std::string>& env = {})
+      : port(testing::ClosedPort()), log(dir.path() + "/exporter.log") {
+    config_file = dir.Write("config.yaml", config);
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+    process = std::make_unique<Process>(
+        std::vector<std::string>{"--config.file", config_file, "--web.listen-address", "127.0.0.1:" + std::to_string(port)},
+        log);
+    for (const auto& [name, value] : env) unsetenv(name.c_str());
+    EXPECT_TRUE(WaitFor([&] { return !Metrics().empty(); })) << ReadFile(log);
+  }
+  std::string Metrics() const { return Get(port, "/metrics"); }
+
+  int port;
+  std::string log;
+  std::string config_file;
+  std::unique_ptr<Process> process;
+};
+
+// Item 13: a header value from the environment, under a name that does not look secret.
+TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {
+  RawUpstream upstream([](const std::string&) { return Reply("200 OK", "application/json", kModelList); });
+  TempDir dir;
+  const std::string bypass = "vercel-bypass-7d2f0a9c41e8";
+  Running exporter(dir,
+                   "global: {interval: 1h}\ntargets:\n  - name: protected\n    base_url: " + upstream.Url() +
+                       "/v1\n    headers: {X-Vercel-Protection-Bypass: \"${LLM_PROBE_BYPASS}\"}\n"
+                       "    probes: [{name: models, type: models}]\n",
+                   {{"LLM_PROBE_BYPASS", bypass}});
+  int status = 0;
+  const std::string body = OnDemand(exporter.port, "target=protected&probe=models&debug=true", &status);
+  ASSERT_EQ(status, 200) << body;
+  EXPECT_THAT(body, HasSubstr("X-Vercel-Protection-Bypass"));
+  EXPECT_THAT(body, Not(HasSubstr(bypass)));
+  ASSERT_FALSE(upstream.requests().empty());
+  EXPECT_EQ(HeaderValue(upstream.requests().front(), "X-Vercel-Protection-Bypass"), bypass) << "it is sent all the same";
+}
+
 // Item 14: a line break in api_version reached the upstream as a header of its own.
 TEST(HostileUpstreamTest, ConfigCheckRefusesALineBreakInApiVersion) {
   TempDir dir;

@@ -565,8 +565,10 @@ targets:
 )",
       "t.yaml", FakeEnvironment({{"KEY_A", "sk-key-a"}, {"GATEWAY", "gw"}, {"TRACE", "trace-id"}}));
   const std::vector<std::string> secrets = config.Secrets();
+  // What came from the environment is a secret under any header name ("trace-id" of X-Trace:
+  // issue 17, item 13); X-Team's literal "sre" is not.
   EXPECT_THAT(secrets,
-              UnorderedElementsAre("sk-key-a", "Bearer gw", "literal-api-key", "session=abc",
+              UnorderedElementsAre("sk-key-a", "Bearer gw", "gw", "trace-id", "literal-api-key", "session=abc",
                                    "auth-token", "client-secret", "hunter2", "proxy-password"));
   // Each once, though key a is used twice; the Redactor orders them (redact_test).
 }
