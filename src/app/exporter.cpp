@@ -124,7 +124,9 @@ ReloadOutcome Exporter::Reload() {
   std::shared_ptr<Config> config;
   try {
     config = impl_->LoadShard();
-  } catch (const ConfigError& error) {
+  } catch (const std::exception& error) {
+    // Not only ConfigError: whatever a broken file causes (std::bad_alloc included), the running
+    // config stays.
     const std::string message = error.what();
     impl_->store.UpdateStatus([&message](ExporterStatus& status) {
       status.config_reload_successful = false;

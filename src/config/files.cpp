@@ -1,26 +1,41 @@
 #include "files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <memory>
 
 namespace llm_probe::config_detail {
 
-std::variant<FileContent, FileError> ReadFile(const std::filesystem::path& path) {
-  // stdio rather than iostreams: it reports errno, which turns into a useful message.
-  errno = 0;
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                             &std::fclose);
-  if (!file) return FileError{std::strerror(errno)};
+std::variant<FileContent, FileError> ReadFile(const std::filesystem::path& path, std::size_t max_bytes) {
+  // Non-blocking, so that a FIFO cannot hold the open (on the signal thread, a reload would wait
+  // for a writer forever and SIGTERM would go unanswered); only a regular file is read, so that
+  // /dev/zero or a socket cannot feed bytes without end.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return FileError{std::strerror(errno)};
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return FileError{std::strerror(errno)};
+  if (S_ISDIR(info.st_mode)) return FileError{std::strerror(EISDIR)};
+  if (!S_ISREG(info.st_mode)) return FileError{"not a regular file"};
+  const std::string too_large = "larger than " + std::to_string(max_bytes) + " bytes";
+  if (static_cast<std::size_t>(info.st_size) > max_bytes) return FileError{too_large};
   FileContent content;
   char buffer[8192];
-  std::size_t count;
-  while ((count = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
-    content.bytes.append(buffer, count);
+  // A file that grows while it is read is cut off at the limit all the same.
+  for (;;) {
+    const ssize_t count = ::read(fd, buffer, sizeof buffer);
+    if (count < 0 && errno == EINTR) continue;
+    if (count < 0) return FileError{std::strerror(errno)};
+    if (count == 0) break;
+    if (content.bytes.size() + static_cast<std::size_t>(count) > max_bytes) return FileError{too_large};
+    content.bytes.append(buffer, static_cast<std::size_t>(count));
   }
-  // A directory opens fine and fails only on read, with EISDIR.
-  if (std::ferror(file.get())) return FileError{std::strerror(errno)};
   return content;
 }
 

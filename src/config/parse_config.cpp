@@ -109,6 +109,44 @@ bool IsUrlWithScheme(std::string_view url, std::span<const std::string_view> sch
   return clean && !rest.empty() && rest.find_first_of("/?#") != 0;
 }
 
+constexpr std::size_t kMaxRegexBytes = 1024;
+constexpr int kMaxRegexNesting = 16;
+constexpr int kMaxRegexRepeat = 1000;
+
+// Why an expect_content pattern is refused before it is compiled: groups nested deeper than
+// kMaxRegexNesting, or a {n,m} bound over kMaxRegexRepeat (the compiler copies the repeated
+// part that many times). Escapes and bracket expressions are skipped.
+std::optional<std::string> RegexTooComplex(std::string_view pattern) {
+  int depth = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') ++i;  // "[]...]": the ] is a member
+    } else if (c == '(' && ++depth > kMaxRegexNesting) {
+      return "nests groups deeper than " + std::to_string(kMaxRegexNesting) + " levels";
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '{') {
+      long bound = 0;
+      for (std::size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
+        if (pattern[j] >= '0' && pattern[j] <= '9') {
+          bound = std::min<long>(bound * 10 + (pattern[j] - '0'), kMaxRegexRepeat + 1L);
+        } else {
+          bound = 0;
+        }
+        if (bound > kMaxRegexRepeat) return "repeats more than " + std::to_string(kMaxRegexRepeat) + " times";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::string DefaultApiVersion(Provider provider) {
   switch (provider) {
     case Provider::kAnthropic:
@@ -415,6 +453,14 @@ class ConfigParser {
 
   std::string ParseRegex(const MappingEntry& entry) const {
     std::string pattern = Convert<std::string>(source_, entry.value, Quote(entry.key));
+    // libstdc++ compiles a pattern recursively, one frame per nesting level and more per repeat:
+    // 20,000 nested groups overflowed the stack on reload. Limits far beyond a reply check's needs.
+    if (pattern.size() > kMaxRegexBytes) {
+      source_.Fail(entry.value.mark, Quote(entry.key) + " is longer than " + std::to_string(kMaxRegexBytes) + " bytes");
+    }
+    if (const auto problem = RegexTooComplex(pattern)) {
+      source_.Fail(entry.value.mark, Quote(entry.key) + " " + *problem);
+    }
     try {
       // The flags the probe matches with (src/protocol/probe.cpp): the breadth-first executor,
       // which cannot run back-references, so they are refused here rather than at probe time.

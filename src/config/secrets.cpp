@@ -58,7 +58,7 @@ std::string KeyFromFile(const Source& source, const MappingEntry& entry,
       ResolveRelativeTo(source.file(), Convert<std::string>(source, entry.value, Quote(entry.key)));
   // The path is not quoted back: it may be the key pasted in by mistake.
   const std::string description = "the api_key_file of target " + Quote(target_name);
-  auto content = ReadFile(path);
+  auto content = ReadFile(path, kMaxKeyFileBytes);
   if (const auto* error = std::get_if<FileError>(&content)) {
     source.Fail(entry.value.mark, "cannot read " + description + ": " + error->reason);
   }

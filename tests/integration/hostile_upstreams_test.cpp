@@ -192,6 +192,42 @@ TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {
   EXPECT_EQ(HeaderValue(upstream.requests().front(), "X-Vercel-Protection-Bypass"), bypass) << "it is sent all the same";
 }
 
+// Item 5: each of these reloads killed the exporter or wedged its signal thread.
+TEST(HostileUpstreamTest, BrokenFilesOnReloadKeepTheRunningConfig) {
+  TempDir dir;
+  const std::string key_file = dir.Write("relay.key", "sk-relay-key-for-reloads\n");
+  const std::string good = "global: {interval: 1h}\ntargets:\n  - name: kept\n    base_url: http://127.0.0.1:1/v1\n"
+                           "    api_key_file: " + key_file + "\n    probes: [{name: chat, type: chat, model: gpt-4o}]\n";
+  Running exporter(dir, good);
+  auto reload_successful = [&] {
+    return testing::SeriesValue(exporter.Metrics(), "llm_probe_exporter_config_last_reload_successful");
+  };
+  const std::string fifo = dir.path() + "/fifo.key";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string nested = std::string(20000, '(') + "ok" + std::string(20000, ')');
+  const std::vector<std::pair<std::string, std::string>> broken = {
+      {"20,000 nested groups in expect_content", good.substr(0, good.size() - 2) + ", expect_content: \"" + nested + "\"}]\n"},
+      {"api_key_file: /dev/zero", std::string(good).replace(good.find(key_file), key_file.size(), "/dev/zero")},
+      {"a FIFO as api_key_file", std::string(good).replace(good.find(key_file), key_file.size(), fifo)},
+  };
+  for (const auto& [what, yaml] : broken) {
+    SCOPED_TRACE(what);
+    dir.Write("config.yaml", yaml);
+    exporter.process->Signal(SIGHUP);
+    ASSERT_TRUE(WaitFor([&] { return reload_successful() == 0.0; })) << ReadFile(exporter.log);
+    EXPECT_THAT(exporter.Metrics(), HasSubstr("target=\"kept\""));
+    dir.Write("config.yaml", good);
+    exporter.process->Signal(SIGHUP);
+    ASSERT_TRUE(WaitFor([&] { return reload_successful() == 1.0; })) << ReadFile(exporter.log);
+  }
+  // The key-file watcher reloads on its own when the running key file becomes a FIFO.
+  ASSERT_EQ(std::rename(fifo.c_str(), key_file.c_str()), 0);
+  ASSERT_TRUE(WaitFor([&] { return reload_successful() == 0.0; })) << ReadFile(exporter.log);
+  exporter.process->Signal(SIGHUP);
+  exporter.process->Signal(SIGTERM);
+  EXPECT_EQ(exporter.process->Wait(), 0) << "SIGTERM is answered\n" << ReadFile(exporter.log);
+}
+
 // Item 14: a line break in api_version reached the upstream as a header of its own.
 TEST(HostileUpstreamTest, ConfigCheckRefusesALineBreakInApiVersion) {
   TempDir dir;
