@@ -93,6 +93,21 @@ std::optional<double> EarliestCertificateExpiry(SSL* tls) {
   return earliest;
 }
 
+// Stream timing needs the time each SSE line ended, not each read: an upstream that sent its
+// body in 1-byte chunks made one stamp per byte (64-96 MB for a 4 MiB body). A chunk without a
+// line end completes no line, so it gets no stamp of its own (the next stamp covers its bytes);
+// past kMaxArrivals the last stamp moves on instead, so only a stream of more lines than that
+// loses the grain of its last ones (the end time stays exact).
+constexpr std::size_t kMaxArrivals = 8192;
+
+void StampArrival(std::vector<BodyArrival>& arrivals, std::size_t end, double seconds) {
+  if (arrivals.size() < kMaxArrivals) {
+    arrivals.push_back({end, seconds});
+  } else {
+    arrivals.back() = {end, seconds};
+  }
+}
+
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
@@ -102,7 +117,9 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     return 0;  // aborts the transfer: a huge reply must not cost its size in memory
   }
   body.append(data, bytes);
-  transfer->exchange.arrivals.push_back({body.size(), SecondsSince(transfer->started)});
+  if (std::string_view(data, bytes).find_first_of("\r\n") != std::string_view::npos) {
+    StampArrival(transfer->exchange.arrivals, body.size(), SecondsSince(transfer->started));
+  }
   return bytes;
 }
 
@@ -303,6 +320,10 @@ struct HttpClient::Impl {
     exchange.status = static_cast<int>(status);
     exchange.phases = PhasesOf(handle);
     exchange.total_seconds = SecondsSince(transfer.started);
+    // The bytes after the last line end, so that the SSE parser sees a stream cut mid-line.
+    if (exchange.body.size() > (exchange.arrivals.empty() ? 0 : exchange.arrivals.back().end)) {
+      StampArrival(exchange.arrivals, exchange.body.size(), exchange.total_seconds);
+    }
     exchange.error = TransportErrorOf(code, transfer);
     if (exchange.error != TransportError::kNone) {
       exchange.error_detail = transfer.body_limit_hit ? "reply body over the size limit"

@@ -143,6 +143,37 @@ std::string HeaderValue(const std::string& request, const std::string& name) {
   return request.substr(begin, request.find("\r\n", begin) - begin);
 }
 
+// A field of /proc/PID/status in KiB ("VmHWM").
+long ProcStatusKib(pid_t pid, const std::string& field) {
+  std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return 0;
+}
+
+// The sum of the llm_probe_total series of a target, and its one-hot status.
+double ProbeTotal(const std::string& metrics, const std::string& target) {
+  double total = 0;
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("llm_probe_total{", 0) == 0 && line.find("target=\"" + target + "\"") != std::string::npos) {
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return total;
+}
+bool StatusIs(const std::string& metrics, const std::string& target, const std::string& status) {
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("llm_probe_status{", 0) == 0 && line.find("target=\"" + target + "\"") != std::string::npos &&
+        line.find("status=\"" + status + "\"") != std::string::npos) {
+      return line.ends_with(" 1");
+    }
+  }
+  return false;
+}
+
 // An on-demand run. POST once /probe requires it (issue 17's CSRF change); GET before that.
 std::string OnDemand(int port, const std::string& query, int* status) {
   httplib::Client client("127.0.0.1", port);
@@ -172,6 +203,51 @@ struct Running {
   std::string config_file;
   std::unique_ptr<Process> process;
 };
+
+// Item 2: a body in 1-byte chunks made one arrival stamp (16 bytes) per byte.
+std::string OneByteChunkedStream() {
+  const std::string event =
+      R"(data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]})"
+      "\n\n";
+  std::string body = R"(data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]})"
+                     "\n\n";
+  while (body.size() < 3 * 1024 * 1024) body += event;
+  body += R"(data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"
+          "\n\ndata: [DONE]\n\n";
+  std::string reply =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  reply.reserve(reply.size() + body.size() * 6 + 5);
+  for (char c : body) {
+    reply += "1\r\n";
+    reply += c;
+    reply += "\r\n";
+  }
+  return reply + "0\r\n\r\n";
+}
+
+TEST(HostileUpstreamTest, OneByteChunksDoNotCostMemoryPerByte) {
+  const std::string stream = OneByteChunkedStream();
+  std::atomic<bool> release{false};
+  RawUpstream upstream([&](const std::string&) {
+    WaitFor([&] { return release.load(); }, std::chrono::seconds(60));
+    return stream;
+  });
+  TempDir dir;
+  Running exporter(dir, "global: {interval: 10s, timeout: 9s, jitter: 0%}\ntargets:\n  - name: chunks\n    base_url: " +
+                            upstream.Url() + "/v1\n    probes: [{name: stream, type: stream, model: gpt-4o}]\n");
+  // The reply is held until the exporter's peak so far is read: the growth is this one probe's.
+  ASSERT_TRUE(WaitFor([&] { return !upstream.requests().empty(); }, std::chrono::seconds(30)));
+  const long before = ProcStatusKib(exporter.process->pid(), "VmHWM");
+  release = true;
+  ASSERT_TRUE(WaitFor([&] { return ProbeTotal(exporter.Metrics(), "chunks") >= 1; }, std::chrono::seconds(60)));
+  const long after = ProcStatusKib(exporter.process->pid(), "VmHWM");
+  EXPECT_TRUE(StatusIs(exporter.Metrics(), "chunks", "UP")) << ReadFile(exporter.log);
+  // 3 MiB of body: the body itself (a std::string may reserve twice its size) and 8,192 stamps at
+  // most. Before the fix, 3.1 million stamps of 16 bytes: 48 MiB and more while the vector grew.
+  std::printf("MEMORY 1-byte chunks, 3 MiB stream: exporter peak %ld KiB -> %ld KiB (+%ld KiB)\n", before, after,
+              after - before);
+  EXPECT_LT(after - before, 24 * 1024);
+}
 
 // Item 13: a header value from the environment, under a name that does not look secret.
 TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {

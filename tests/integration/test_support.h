@@ -129,6 +129,7 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
   void Signal(int signal) { kill(pid_, signal); }
+  pid_t pid() const { return pid_; }
   // Exit code, or -1 when it does not exit within the limit (0: only asks whether it has).
   int Wait(std::chrono::seconds limit = std::chrono::seconds(20)) {
     int status = 0;
