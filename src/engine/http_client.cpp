@@ -35,8 +35,8 @@ struct Transfer {
   bool full_handshake = false;  // a TLS handshake that did not resume a session
   curl_slist* header_list = nullptr;
   bool body_limit_hit = false;
-  bool cross_host_redirect = false;
-  std::string host;
+  bool cross_origin_redirect = false;
+  std::string origin;  // ExactOriginOf the request URL, when redirects are followed
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
@@ -46,20 +46,27 @@ std::string_view WithoutLineEnd(std::string_view line) {
   return line;
 }
 
-// Host of an absolute URL, or of `relative` resolved against `base`; empty when unparsable.
-std::string HostOf(const std::string& base, const std::string& relative = {}) {
+// "scheme://host:port" of an absolute URL, or of `relative` resolved against `base`, with the
+// scheme's default port filled in; empty when unparsable.
+std::string ExactOriginOf(const std::string& base, const std::string& relative = {}) {
   CURLU* url = curl_url();
-  std::string host;
+  std::string origin;
   if (curl_url_set(url, CURLUPART_URL, base.c_str(), 0) == CURLUE_OK &&
       (relative.empty() || curl_url_set(url, CURLUPART_URL, relative.c_str(), 0) == CURLUE_OK)) {
-    char* part = nullptr;
-    if (curl_url_get(url, CURLUPART_HOST, &part, 0) == CURLUE_OK) {
-      host = AsciiLower(part);
-      curl_free(part);
+    char* scheme = nullptr;
+    char* host = nullptr;
+    char* port = nullptr;
+    if (curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+      origin = AsciiLower(scheme) + "://" + AsciiLower(host) + ":" + port;
     }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
   }
   curl_url_cleanup(url);
-  return host;
+  return origin;
 }
 
 double SecondsSince(Clock::time_point start) {
@@ -142,10 +149,12 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   if (colon == std::string_view::npos) return bytes;
   std::string name = AsciiLower(line.substr(0, colon));
   std::string value(TrimOws(WithoutLineEnd(line.substr(colon + 1))));
-  // The API key travels in headers; a redirect to another host would hand it over.
+  // The API key travels in headers; a redirect to another origin would hand it over: another
+  // host, but also another port (another service) or http:// (in clear text). libcurl keeps
+  // custom headers such as x-api-key on every redirect.
   if (name == "location" && transfer->request.follow_redirects &&
-      HostOf(transfer->request.url, value) != transfer->host) {
-    transfer->cross_host_redirect = true;
+      ExactOriginOf(transfer->request.url, value) != transfer->origin) {
+    transfer->cross_origin_redirect = true;
     return 0;
   }
   if (transfer->exchange.headers.size() < 256) {
@@ -186,7 +195,7 @@ TransportError TransportErrorOf(CURLcode code, const Transfer& transfer) {
       return TransportError::kTooManyRedirects;
     case CURLE_WRITE_ERROR:
       if (transfer.body_limit_hit) return TransportError::kBodyTooLarge;
-      if (transfer.cross_host_redirect) return TransportError::kTooManyRedirects;
+      if (transfer.cross_origin_redirect) return TransportError::kTooManyRedirects;
       return TransportError::kOther;
     default:
       return TransportError::kOther;
@@ -327,8 +336,8 @@ struct HttpClient::Impl {
     exchange.error = TransportErrorOf(code, transfer);
     if (exchange.error != TransportError::kNone) {
       exchange.error_detail = transfer.body_limit_hit ? "reply body over the size limit"
-                              : transfer.cross_host_redirect
-                                  ? "redirect to another host refused"
+                              : transfer.cross_origin_redirect
+                                  ? "redirect to another origin (scheme, host or port) refused"
                                   : (transfer.error_buffer[0] ? transfer.error_buffer
                                                               : curl_easy_strerror(code));
     }
@@ -362,8 +371,8 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   auto transfer = std::make_unique<Transfer>();
   transfer->request = std::move(request);
   transfer->on_done = std::move(on_done);
-  // Only a transfer that may follow a redirect needs its host (OnHeader checks the Location).
-  if (transfer->request.follow_redirects) transfer->host = HostOf(transfer->request.url);
+  // Only a transfer that may follow a redirect needs its origin (OnHeader checks the Location).
+  if (transfer->request.follow_redirects) transfer->origin = ExactOriginOf(transfer->request.url);
   const HttpRequest& req = transfer->request;
 
   CURL* handle = impl_->TakeHandle(req.tls_session_resumption);

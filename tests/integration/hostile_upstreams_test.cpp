@@ -249,6 +249,32 @@ TEST(HostileUpstreamTest, OneByteChunksDoNotCostMemoryPerByte) {
   EXPECT_LT(after - before, 24 * 1024);
 }
 
+// Item 9: x-api-key and a custom secret header followed a 307 to another port of the same host.
+TEST(HostileUpstreamTest, ARedirectToAnotherPortGetsNoSecret) {
+  RawUpstream other([](const std::string&) { return Reply("200 OK", "application/json", "{}"); });
+  RawUpstream origin([&](const std::string&) {
+    return Reply("307 Temporary Redirect", "text/plain", "",
+                 "Location: http://127.0.0.1:" + std::to_string(other.port()) + "/v1/messages\r\n");
+  });
+  TempDir dir;
+  const std::string key = "redirect-test-key-6c0e4b1d9a";
+  const std::string token = "redirect-test-token-95f3e2";
+  Running exporter(dir,
+                   "global: {interval: 2s, timeout: 1s, jitter: 0%}\ntargets:\n  - name: redirected\n"
+                   "    provider: anthropic\n    base_url: " + origin.Url() + "/v1\n    api_key_env: LLM_PROBE_REDIRECT_KEY\n"
+                   "    headers: {X-Gateway-Secret: \"${LLM_PROBE_REDIRECT_TOKEN}\"}\n"
+                   "    probes: [{name: chat, type: chat, model: claude-x, follow_redirects: true}]\n",
+                   {{"LLM_PROBE_REDIRECT_KEY", key}, {"LLM_PROBE_REDIRECT_TOKEN", token}});
+  ASSERT_TRUE(WaitFor([&] { return ProbeTotal(exporter.Metrics(), "redirected") >= 2; })) << ReadFile(exporter.log);
+  ASSERT_FALSE(origin.requests().empty());
+  EXPECT_THAT(origin.requests().front(), HasSubstr(key)) << "the origin itself gets the key";
+  for (const std::string& request : other.requests()) {
+    EXPECT_THAT(request, Not(HasSubstr(key)));
+    EXPECT_THAT(request, Not(HasSubstr(token)));
+  }
+  EXPECT_TRUE(other.requests().empty()) << "the redirect to another origin is not followed";
+}
+
 // Item 13: a header value from the environment, under a name that does not look secret.
 TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {
   RawUpstream upstream([](const std::string&) { return Reply("200 OK", "application/json", kModelList); });
