@@ -402,7 +402,12 @@ void HttpClient::Start(HttpRequest request, Callback on_done) {
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, transfer.get());
   curl_easy_setopt(handle, CURLOPT_USERAGENT, "llm_probe_exporter");
   impl_->SetTrust(*transfer, handle);
-  if (!req.proxy_url.empty()) curl_easy_setopt(handle, CURLOPT_PROXY, req.proxy_url.c_str());
+  // The config is the only source of a proxy. libcurl would read http_proxy, HTTPS_PROXY,
+  // ALL_PROXY and NO_PROXY from the environment: with proxy_url "" the key went to whatever
+  // proxy http_proxy named, and NO_PROXY=* bypassed a configured egress proxy. "" disables the
+  // proxy and an empty NO_PROXY list applies it to every host, environment or not.
+  curl_easy_setopt(handle, CURLOPT_PROXY, req.proxy_url.c_str());
+  curl_easy_setopt(handle, CURLOPT_NOPROXY, "");
   if (req.method != "GET") {
     curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, req.method.c_str());
     curl_easy_setopt(handle, CURLOPT_POSTFIELDS, req.body.c_str());

@@ -275,6 +275,35 @@ TEST(HostileUpstreamTest, ARedirectToAnotherPortGetsNoSecret) {
   EXPECT_TRUE(other.requests().empty()) << "the redirect to another origin is not followed";
 }
 
+// Item 10: libcurl read the proxy from the environment behind the config's back.
+TEST(HostileUpstreamTest, ProxyEnvironmentVariablesAreIgnored) {
+  RawUpstream proxy([](const std::string&) { return Reply("502 Bad Gateway", "text/plain", ""); });
+  RawUpstream target([](const std::string&) { return Reply("200 OK", "application/json", kModelList); });
+  TempDir dir;
+  const std::string key = "proxy-test-key-3f9a0c27d1";
+  const std::string config = "global: {interval: 2s, timeout: 1s, jitter: 0%}\ntargets:\n  - name: direct\n    base_url: " +
+                             target.Url() + "/v1\n    api_key_env: LLM_PROBE_PROXY_KEY\n    proxy_url: \"\"\n"
+                             "    probes: [{name: models, type: models}]\n";
+  {
+    // proxy_url: "" means no proxy, whatever http_proxy says.
+    Running exporter(dir, config,
+                     {{"LLM_PROBE_PROXY_KEY", key}, {"http_proxy", proxy.Url()}, {"HTTP_PROXY", proxy.Url()},
+                      {"ALL_PROXY", proxy.Url()}, {"all_proxy", proxy.Url()}});
+    ASSERT_TRUE(WaitFor([&] { return ProbeTotal(exporter.Metrics(), "direct") >= 2; })) << ReadFile(exporter.log);
+    EXPECT_TRUE(StatusIs(exporter.Metrics(), "direct", "UP"));
+    EXPECT_TRUE(proxy.requests().empty()) << "the key went to the proxy named by the environment";
+    EXPECT_FALSE(target.requests().empty());
+  }
+  {
+    // A configured egress proxy is used for every host, NO_PROXY or not.
+    std::string proxied = config;
+    proxied.replace(proxied.find("proxy_url: \"\""), 13, "proxy_url: " + proxy.Url());
+    Running exporter(dir, proxied, {{"LLM_PROBE_PROXY_KEY", key}, {"NO_PROXY", "*"}, {"no_proxy", "*"}});
+    ASSERT_TRUE(WaitFor([&] { return ProbeTotal(exporter.Metrics(), "direct") >= 2; })) << ReadFile(exporter.log);
+    EXPECT_FALSE(proxy.requests().empty()) << "NO_PROXY=* bypassed the configured proxy";
+  }
+}
+
 // Item 13: a header value from the environment, under a name that does not look secret.
 TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {
   RawUpstream upstream([](const std::string&) { return Reply("200 OK", "application/json", kModelList); });
