@@ -110,6 +110,10 @@ struct Config {
   std::vector<std::string> Secrets() const;
 };
 
+// The secrets one target's requests carry (its key, secret-looking header values, ${ENV}
+// expansions, URL passwords): all that its upstream can echo back.
+std::vector<std::string> TargetSecrets(const TargetConfig& target);
+
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string file, int line, int column, const std::string& message);

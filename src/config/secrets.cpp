@@ -191,23 +191,33 @@ std::string_view UrlPassword(std::string_view url) {
   return colon == std::string_view::npos ? std::string_view{} : user_info.substr(colon + 1);
 }
 
-}  // namespace
-
-std::vector<std::string> Config::Secrets() const {
-  std::vector<std::string> secrets;
+void AddSecrets(const TargetConfig& target, std::vector<std::string>& secrets) {
   const auto add = [&](std::string_view secret) {
     if (!secret.empty()) secrets.emplace_back(secret);
   };
-  for (const TargetConfig& target : targets) {
-    add(target.api_key);
-    for (const auto& [name, value] : target.headers) {
-      if (config_detail::IsSecretHeaderName(name)) add(value);
-    }
-    for (const std::string& expansion : target.header_expansions) add(expansion);
-    add(UrlPassword(target.base_url));
-    add(UrlPassword(target.proxy_url));
+  add(target.api_key);
+  for (const auto& [name, value] : target.headers) {
+    if (config_detail::IsSecretHeaderName(name)) add(value);
   }
-  for (const std::string& secret : retired_secrets) add(secret);
+  for (const std::string& expansion : target.header_expansions) add(expansion);
+  add(UrlPassword(target.base_url));
+  add(UrlPassword(target.proxy_url));
+}
+
+}  // namespace
+
+std::vector<std::string> TargetSecrets(const TargetConfig& target) {
+  std::vector<std::string> secrets;
+  AddSecrets(target, secrets);
+  return secrets;
+}
+
+std::vector<std::string> Config::Secrets() const {
+  std::vector<std::string> secrets;
+  for (const TargetConfig& target : targets) AddSecrets(target, secrets);
+  for (const std::string& secret : retired_secrets) {
+    if (!secret.empty()) secrets.push_back(secret);
+  }
   // Each once; the Redactor orders them for replacing (llm_probe/redact.h).
   std::sort(secrets.begin(), secrets.end());
   secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());

@@ -16,6 +16,7 @@
 #include "llm_probe/http_client.h"
 #include "llm_probe/probe.h"
 #include "llm_probe/probe_state.h"
+#include "llm_probe/redact.h"
 
 namespace llm_probe {
 namespace {
@@ -29,6 +30,9 @@ struct LiveProbe {
   std::size_t index = kRemoved;
   ProbeState state;
   HttpRequest request;  // built once per config: the same every run
+  // The secrets of the config the request was built from: its result is redacted with them
+  // before it is kept, so a rotated-out key never reaches the page, the API or the logs.
+  std::shared_ptr<const Redactor> redactor;
   bool in_flight = false;
 
   LiveProbe(HealthPolicy policy, ProbeSchedule schedule, std::vector<double> duration_buckets)
@@ -129,6 +133,8 @@ struct ProbeRunner::Impl {
       budget = old_budget != budgets.end() ? old_budget->second
                                            : std::make_shared<DailyBudget>(target.max_usd_per_day);
       budget->SetLimit(target.max_usd_per_day);
+      // Only the target's own secrets: its upstream saw no others.
+      const auto redactor = std::make_shared<const Redactor>(TargetSecrets(target));
       for (const auto& probe_config : target.probes) {
         const ProbeSchedule schedule(probe_config.interval, next->global.jitter);
         auto found = previous.find({target.name, probe_config.name});
@@ -143,6 +149,7 @@ struct ProbeRunner::Impl {
         }
         probe->state.Bind(next, target, probe_config, schedule, budget);
         probe->request = BuildProbeRequest(target, probe_config);
+        probe->redactor = redactor;
         probe->index = next_probes.size();
         if (IsBilled(probe_config.type) && !next->pricing.count(probe_config.model)) {
           Log(LogLevel::kWarn, "runner", "no pricing for the probe's model; its cost counts as 0",
@@ -198,10 +205,11 @@ struct ProbeRunner::Impl {
     // Only an on-demand run hands the request back (debug output); a scheduled one copies it once.
     std::optional<HttpRequest> sent;
     if (promise) sent = probe->request;
-    auto on_done = [this, probe, promise, sent = std::move(sent)](HttpExchange exchange) mutable {
+    auto on_done = [this, probe, promise, sent = std::move(sent),
+                    redactor = probe->redactor](HttpExchange exchange) mutable {
       const double now_unix = options.now_unix();
       const ProbeSnapshot& data = probe->state.data();
-      ProbeResult result = InterpretExchange(*data.target, *data.probe, exchange, now_unix);
+      ProbeResult result = InterpretExchange(*data.target, *data.probe, exchange, now_unix, *redactor);
       if (!promise) probe->in_flight = false;
       Record(*probe, result, {now_unix, Clock::now()});
       Publish(*probe);

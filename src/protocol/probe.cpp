@@ -111,7 +111,7 @@ bool ContentMatches(const std::string& content, const std::string& pattern) {
 }
 
 void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFacts& facts,
-           ProbeResult& result) {
+           const std::optional<std::string>& served_model, ProbeResult& result) {
   auto fail = [&result](ResultClass result_class, std::string detail) {
     result.result_class = result_class;
     result.detail = std::move(detail);
@@ -124,7 +124,7 @@ void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFact
   if (target.provider != Provider::kAzure && facts.served_model &&
       !ServedModelMatches(probe.model, *facts.served_model)) {
     return fail(ResultClass::kModelMismatch,
-                "served " + SanitizeUpstreamText(*facts.served_model, 128) + ", asked for " + probe.model);
+                "served " + SanitizeUpstreamText(*served_model, 128) + ", asked for " + probe.model);
   }
   if (facts.content.empty()) {
     return fail(ResultClass::kEmptyContent,
@@ -163,7 +163,7 @@ HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& pro
 }
 
 ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
-                              const HttpExchange& exchange, double now_unix) {
+                              const HttpExchange& exchange, double now_unix, const Redactor& redactor) {
   ProbeResult result;
   result.duration_seconds = exchange.total_seconds;
   result.phases = exchange.phases;
@@ -176,7 +176,7 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
   const bool stream_cut = probe.type == ProbeType::kStream && exchange.error == TransportError::kRecv &&
                           exchange.status >= 200 && exchange.status <= 299;
   if (exchange.error != TransportError::kNone && !stream_cut) {
-    auto [result_class, detail] = ClassifyTransport(exchange.error, exchange.error_detail);
+    auto [result_class, detail] = ClassifyTransport(exchange.error, redactor.Redact(exchange.error_detail));
     result.result_class = result_class;
     result.detail = std::move(detail);
     return result;
@@ -185,9 +185,10 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
     if (const auto retry_after = exchange.Header("retry-after")) {
       result.retry_after_seconds = ParseRetryAfter(*retry_after, now_unix);
     }
-    auto [result_class, detail] = ClassifyHttpError(exchange.status, exchange.body);
-    result.result_class = result_class;
-    result.detail = std::move(detail);
+    // The class from the reply as it came (a secret may look like anything), the detail from
+    // the reply redacted, then cut.
+    result.result_class = ClassifyHttpError(exchange.status, exchange.body).result_class;
+    result.detail = ClassifyHttpError(exchange.status, redactor.Redact(exchange.body)).detail;
     return result;
   }
   if (probe.type == ProbeType::kModels) {
@@ -199,9 +200,9 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
       : target.provider == Provider::kAnthropic ? internal::ReadAnthropicReply(exchange.body)
                                               : internal::ReadOpenAIReply(probe.type, exchange.body);
   result.usage = facts.usage;
-  result.served_model = facts.served_model;
+  if (facts.served_model) result.served_model = redactor.Redact(*facts.served_model);
   if (probe.type == ProbeType::kStream) MeasureStream(facts, result);
-  Judge(target, probe, facts, result);
+  Judge(target, probe, facts, result.served_model, result);
   return result;
 }
 

@@ -184,6 +184,13 @@ std::string OnDemand(int port, const std::string& query, int* status) {
   return response ? response->body : std::string();
 }
 
+// Every run of 12 bytes of `secret`: none may show anywhere.
+void ExpectNoPartOf(const std::string& text, const std::string& secret, const std::string& where) {
+  for (std::size_t at = 0; at + 12 <= secret.size(); ++at) {
+    EXPECT_THAT(text, Not(HasSubstr(secret.substr(at, 12)))) << where << " shows part of a secret at offset " << at;
+  }
+}
+
 // The exporter with `config` on a free port, `env` set for it alone.
 struct Running {
   Running(TempDir& dir, const std::string& config, const std::map<std::string, std::string>& env = {})
@@ -321,6 +328,35 @@ TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {
   EXPECT_THAT(body, Not(HasSubstr(bypass)));
   ASSERT_FALSE(upstream.requests().empty());
   EXPECT_EQ(HeaderValue(upstream.requests().front(), "X-Vercel-Protection-Bypass"), bypass) << "it is sent all the same";
+}
+
+// An upstream that echoes the key it got, as relays do in their 401 messages, after `padding`.
+std::string EchoKeyReply(const std::string& request, const std::string& padding) {
+  std::string key = HeaderValue(request, "Authorization");
+  if (key.rfind("Bearer ", 0) == 0) key = key.substr(7);
+  return Reply("401 Unauthorized", "application/json",
+               R"({"error":{"message":")" + padding + "Incorrect API key provided: " + key +
+                   R"(","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})");
+}
+
+// Item 7: the detail was cut to 200 bytes before redaction, so a key across the cut showed in part.
+TEST(HostileUpstreamTest, AKeyAcrossTheDetailCutShowsNowhere) {
+  // 150 bytes of padding and the 28 of "Incorrect API key provided: ": the cut at 200 falls
+  // 22 bytes into the key.
+  RawUpstream upstream([](const std::string& request) { return EchoKeyReply(request, std::string(150, 'x') + " "); });
+  TempDir dir;
+  const std::string key = "0f4c9a7e1b3d5f2a8c6e0b9d7f1a3c5e7b9d2f4a";  // Azure-style hex: no sk- shape
+  Running exporter(dir,
+                   "global: {interval: 2s, timeout: 1s, jitter: 0%, failure_threshold: 1}\ntargets:\n  - name: echo\n"
+                   "    base_url: " + upstream.Url() + "/v1\n    api_key_env: LLM_PROBE_ECHO_KEY\n"
+                   "    probes: [{name: chat, type: chat, model: gpt-4o}]\n",
+                   {{"LLM_PROBE_ECHO_KEY", key}});
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(exporter.Metrics(), "echo", "AUTH_ERROR"); })) << ReadFile(exporter.log);
+  const std::string api = Get(exporter.port, "/api/v1/targets");
+  EXPECT_THAT(api, HasSubstr("Incorrect API key provided"));
+  ExpectNoPartOf(api, key, "the API");
+  ExpectNoPartOf(Get(exporter.port, "/"), key, "the status page");
+  ExpectNoPartOf(ReadFile(exporter.log), key, "the log");
 }
 
 // Item 5: each of these reloads killed the exporter or wedged its signal thread.
