@@ -359,6 +359,33 @@ TEST(HostileUpstreamTest, AKeyAcrossTheDetailCutShowsNowhere) {
   ExpectNoPartOf(ReadFile(exporter.log), key, "the log");
 }
 
+// Item 8: after rotations the retired list (64) lost the old key, and the kept detail showed it.
+TEST(HostileUpstreamTest, AnOldKeyStaysHiddenAfterManyRotations) {
+  RawUpstream upstream([](const std::string& request) { return EchoKeyReply(request, ""); });
+  TempDir dir;
+  const std::string old_key = "zz-old-key-4b8d2f6a0c9e7b5d3f1a";  // sorts after the new ones
+  const std::string key_file = dir.Write("relay.key", old_key + "\n");
+  auto config = [&](const std::string& model) {
+    return "global: {interval: 24h, timeout: 5s}\ntargets:\n  - name: rotated\n    base_url: " + upstream.Url() +
+           "/v1\n    api_key_file: " + key_file + "\n    probes: [{name: chat, type: chat, model: " + model + "}]\n";
+  };
+  Running exporter(dir, config("before"));
+  // A probe added by a reload runs at once: with the old key.
+  dir.Write("config.yaml", config("gpt-4o"));
+  httplib::Client client("127.0.0.1", exporter.port);
+  ASSERT_TRUE(client.Post("/-/reload"));
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(exporter.Metrics(), "rotated", "AUTH_ERROR"); })) << ReadFile(exporter.log);
+  for (int rotation = 0; rotation < 70; ++rotation) {
+    char key[64];
+    std::snprintf(key, sizeof key, "key-%04d-5e1c9b3f7a2d4e6c", rotation);
+    dir.Write("relay.key", std::string(key) + "\n");
+    const auto reply = client.Post("/-/reload");
+    ASSERT_TRUE(reply);
+  }
+  ExpectNoPartOf(Get(exporter.port, "/api/v1/targets"), old_key, "the API");
+  ExpectNoPartOf(Get(exporter.port, "/"), old_key, "the status page");
+}
+
 // Item 5: each of these reloads killed the exporter or wedged its signal thread.
 TEST(HostileUpstreamTest, BrokenFilesOnReloadKeepTheRunningConfig) {
   TempDir dir;
