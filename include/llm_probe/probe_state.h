@@ -52,6 +52,9 @@ class ProbeState {
   // Why a due run must not go out now (Retry-After back-off, spent budget), if it must not.
   std::optional<SkipReason> SkipNow(const RecordTime& now) const;
   void RecordSkip(SkipReason reason);
+  // What holds a scheduled run back holds an on-demand run back too: /probe must not spend past
+  // the budget or call an upstream that asked for a pause.
+  std::optional<OnDemandRefusal> RefuseOnDemand(const RecordTime& now) const;
 
   ProbeSchedule& schedule() { return schedule_; }
   const ProbeSnapshot& data() const { return data_; }

@@ -24,6 +24,7 @@ struct OnDemandResult {
   ProbeResult result;
   HttpRequest request;
   HttpExchange exchange;
+  std::optional<OnDemandRefusal> refusal;  // set when the run was refused: nothing was sent
 };
 
 class ProbeRunner {
@@ -41,7 +42,8 @@ class ProbeRunner {
   // Stops scheduling, lets in-flight probes finish (each within its timeout), joins the loop.
   void Stop();
   // Runs one configured probe now, outside its schedule; its result counts like any other.
-  // The future holds nullopt when there is no such probe or the runner is stopping.
+  // The future holds nullopt when there is no such probe or the runner is stopping, and a
+  // refusal when a Retry-After back-off or the spent daily budget holds the probe back.
   std::future<std::optional<OnDemandResult>> RunNow(const std::string& target,
                                                     const std::string& probe);
 

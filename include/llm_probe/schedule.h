@@ -25,6 +25,10 @@ class ProbeSchedule {
 
   void BackOff(SteadyTime now, double retry_after_seconds);
   bool BackingOff(SteadyTime now) const { return backoff_until_ && now < *backoff_until_; }
+  // Seconds until the back-off ends; 0 when there is none.
+  double BackoffSecondsLeft(SteadyTime now) const {
+    return BackingOff(now) ? std::chrono::duration<double>(*backoff_until_ - now).count() : 0;
+  }
 
  private:
   std::chrono::milliseconds interval_;

@@ -31,6 +31,12 @@ struct HistogramData {
 
 enum class SkipReason { kBackoff, kBudget };
 
+// Why an on-demand run was refused, and when it may be asked again.
+struct OnDemandRefusal {
+  SkipReason reason;
+  double retry_after_seconds = 0;
+};
+
 struct ProbeSnapshot {
   const TargetConfig* target = nullptr;  // owned by `config`
   const ProbeConfig* probe = nullptr;

@@ -192,6 +192,12 @@ struct ProbeRunner::Impl {
     for (auto& probe : probes) {
       const ProbeSnapshot& data = probe->state.data();
       if (!stopping && data.target->name == run.target && data.probe->name == run.probe) {
+        if (auto refusal = probe->state.RefuseOnDemand({options.now_unix(), Clock::now()})) {
+          OnDemandResult refused;
+          refused.refusal = refusal;
+          run.promise->set_value(std::move(refused));
+          return;
+        }
         Launch(probe, run.promise);
         return;
       }
@@ -213,7 +219,7 @@ struct ProbeRunner::Impl {
       if (!promise) probe->in_flight = false;
       Record(*probe, result, {now_unix, Clock::now()});
       Publish(*probe);
-      if (promise) promise->set_value(OnDemandResult{std::move(result), std::move(*sent), std::move(exchange)});
+      if (promise) promise->set_value(OnDemandResult{std::move(result), std::move(*sent), std::move(exchange), std::nullopt});
     };
     client.Start(probe->request, std::move(on_done));
   }

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -348,6 +349,15 @@ struct HttpServer::Impl {
     if (!run) {
       if (!FindProbe(store.Read(), target, probe)) return SendError(response, 404, "no such target and probe");
       return SendError(response, 503, "the exporter is stopping");
+    }
+    if (run->refusal) {
+      const bool backoff = run->refusal->reason == SkipReason::kBackoff;
+      response.set_header("Retry-After", std::to_string(static_cast<long>(std::ceil(run->refusal->retry_after_seconds))));
+      return SendJson(response,
+                      {{"error", backoff ? "the upstream asked for a pause (Retry-After); the probe waits it out"
+                                         : "the target's daily budget (max_usd_per_day) is spent"},
+                       {"reason", backoff ? "backoff" : "budget"}},
+                      429);
     }
     // A reload may have come in while the probe ran: its keys are redacted too.
     std::vector<std::string> secrets = SecretsOf(before);

@@ -1,5 +1,6 @@
 #include "llm_probe/probe_state.h"
 
+#include <cmath>
 #include <utility>
 
 #include "llm_probe/text.h"
@@ -75,6 +76,14 @@ std::optional<SkipReason> ProbeState::SkipNow(const RecordTime& now) const {
   if (schedule_.BackingOff(now.steady)) return SkipReason::kBackoff;
   if (IsBilled(data_.probe->type) && budget_->Exhausted(now.unix_seconds)) return SkipReason::kBudget;
   return std::nullopt;
+}
+
+std::optional<OnDemandRefusal> ProbeState::RefuseOnDemand(const RecordTime& now) const {
+  const std::optional<SkipReason> reason = SkipNow(now);
+  if (!reason) return std::nullopt;
+  if (*reason == SkipReason::kBackoff) return OnDemandRefusal{*reason, schedule_.BackoffSecondsLeft(now.steady)};
+  constexpr double kDay = 86400;  // the budget is spent until the UTC day changes
+  return OnDemandRefusal{*reason, kDay - std::fmod(now.unix_seconds, kDay)};
 }
 
 void ProbeState::RecordSkip(SkipReason reason) {

@@ -311,6 +311,25 @@ TEST(HostileUpstreamTest, ProxyEnvironmentVariablesAreIgnored) {
   }
 }
 
+// Item 11: /probe ran a probe that a Retry-After back-off holds back.
+TEST(HostileUpstreamTest, OnDemandRunsHonourRetryAfter) {
+  RawUpstream upstream([](const std::string&) {
+    return Reply("429 Too Many Requests", "application/json",
+                 R"({"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}})",
+                 "Retry-After: 3600\r\n");
+  });
+  TempDir dir;
+  Running exporter(dir, "global: {interval: 2s, timeout: 1s, jitter: 0%}\ntargets:\n  - name: limited\n    base_url: " +
+                            upstream.Url() + "/v1\n    probes: [{name: chat, type: chat, model: gpt-4o}]\n");
+  ASSERT_TRUE(WaitFor([&] { return StatusIs(exporter.Metrics(), "limited", "RATE_LIMITED"); })) << ReadFile(exporter.log);
+  const std::size_t calls = upstream.requests().size();
+  int status = 0;
+  const std::string body = OnDemand(exporter.port, "target=limited&probe=chat", &status);
+  EXPECT_EQ(status, 429) << body;
+  EXPECT_THAT(body, HasSubstr("\"reason\": \"backoff\""));
+  EXPECT_EQ(upstream.requests().size(), calls) << "the upstream asked for an hour's pause and was called again";
+}
+
 // Item 13: a header value from the environment, under a name that does not look secret.
 TEST(HostileUpstreamTest, DebugOutputHidesHeaderValuesFromTheEnvironment) {
   RawUpstream upstream([](const std::string&) { return Reply("200 OK", "application/json", kModelList); });

@@ -162,6 +162,31 @@ TEST(ProbeStateTest, RetryAfterBacksOffThenRunsAgain) {
   EXPECT_EQ(state.data().skipped_backoff, 1u);
 }
 
+// /probe (issue 17, item 11): refused while a scheduled run would be skipped, with the reason and
+// the seconds until it may be asked again.
+TEST(ProbeStateTest, OnDemandRunsAreRefusedForBackoffAndBudgetWithTheWaitLeft) {
+  const Fixture fixture;
+  ProbeState chat = fixture.Make(0);
+  EXPECT_FALSE(chat.RefuseOnDemand(At(kLateInTheDay, kStart)).has_value());
+
+  ProbeResult limited = Up();
+  limited.result_class = ResultClass::kRateLimited;
+  limited.retry_after_seconds = 120;
+  chat.Record(limited, At(kLateInTheDay - 3600, kStart));
+  const auto backoff = chat.RefuseOnDemand(At(kLateInTheDay - 3600, kStart + seconds(20)));
+  ASSERT_TRUE(backoff.has_value());
+  EXPECT_EQ(backoff->reason, SkipReason::kBackoff);
+  EXPECT_DOUBLE_EQ(backoff->retry_after_seconds, 100);
+  EXPECT_FALSE(chat.RefuseOnDemand(At(kLateInTheDay - 3600, kStart + seconds(120))).has_value());
+
+  chat.Record(WithUsage(1000, 2000), At(kLateInTheDay, kStart + seconds(200)));  // over the budget
+  const auto budget = chat.RefuseOnDemand(At(kLateInTheDay + 30, kStart + seconds(230)));
+  ASSERT_TRUE(budget.has_value());
+  EXPECT_EQ(budget->reason, SkipReason::kBudget);
+  EXPECT_DOUBLE_EQ(budget->retry_after_seconds, 30) << "until the UTC day changes";
+  EXPECT_FALSE(fixture.Make(1).RefuseOnDemand(At(kLateInTheDay + 30, kStart)).has_value()) << "models is free";
+}
+
 TEST(ProbeStateTest, HealthTimestampsAndCertificateExpiryFollowTheResults) {
   const Fixture fixture;
   ProbeState state = fixture.Make(0);
