@@ -110,38 +110,50 @@ bool IsUrlWithScheme(std::string_view url, std::span<const std::string_view> sch
 }
 
 constexpr std::size_t kMaxRegexBytes = 1024;
-constexpr int kMaxRegexNesting = 16;
-constexpr int kMaxRegexRepeat = 1000;
+constexpr std::size_t kMaxRegexNesting = 16;
+// The pattern's atoms once every {n,m} has been written out: the compiler copies a repeated part
+// that many times (libstdc++ gives up only at 100,000 states), and every probe compiles it again.
+constexpr long kMaxRegexExpandedAtoms = 4096;
 
 // Why an expect_content pattern is refused before it is compiled: groups nested deeper than
-// kMaxRegexNesting, or a {n,m} bound over kMaxRegexRepeat (the compiler copies the repeated
-// part that many times). Escapes and bracket expressions are skipped.
+// kMaxRegexNesting, or more than kMaxRegexExpandedAtoms atoms with the repeats expanded.
 std::optional<std::string> RegexTooComplex(std::string_view pattern) {
-  int depth = 0;
-  bool in_class = false;
+  std::vector<long> atoms = {0};  // per open group, the atoms so far
+  long last = 0;                  // atoms of the last atom or group, which a {n,m} repeats
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
-    if (c == '\\') {
-      ++i;
-    } else if (in_class) {
-      in_class = c != ']';
-    } else if (c == '[') {
-      in_class = true;
-      if (i + 1 < pattern.size() && pattern[i + 1] == ']') ++i;  // "[]...]": the ] is a member
-    } else if (c == '(' && ++depth > kMaxRegexNesting) {
-      return "nests groups deeper than " + std::to_string(kMaxRegexNesting) + " levels";
-    } else if (c == ')') {
-      --depth;
+    if (c == '[') {  // a bracket expression is one atom; ']' ends it unless escaped
+      while (++i < pattern.size() && pattern[i] != ']') {
+        if (pattern[i] == '\\') ++i;
+      }
+      last = 1;
+    } else if (c == '(') {
+      if (atoms.size() > kMaxRegexNesting) {
+        return "nests groups deeper than " + std::to_string(kMaxRegexNesting) + " levels";
+      }
+      atoms.push_back(0);
+      continue;
+    } else if (c == ')' && atoms.size() > 1) {
+      last = atoms.back();
+      atoms.pop_back();
     } else if (c == '{') {
       long bound = 0;
-      for (std::size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
-        if (pattern[j] >= '0' && pattern[j] <= '9') {
-          bound = std::min<long>(bound * 10 + (pattern[j] - '0'), kMaxRegexRepeat + 1L);
-        } else {
-          bound = 0;
-        }
-        if (bound > kMaxRegexRepeat) return "repeats more than " + std::to_string(kMaxRegexRepeat) + " times";
+      for (++i; i < pattern.size() && pattern[i] != '}'; ++i) {
+        const bool digit = pattern[i] >= '0' && pattern[i] <= '9';
+        bound = digit ? std::min(bound * 10 + (pattern[i] - '0'), kMaxRegexExpandedAtoms + 1) : 0;
       }
+      atoms.back() += last * std::max(bound - 1, 0L);
+      last = 0;
+    } else if (c == '*' || c == '+' || c == '?' || c == '|' || c == '^' || c == '$') {
+      continue;
+    } else {
+      if (c == '\\') ++i;
+      last = 1;
+    }
+    atoms.back() += last;
+    if (atoms.back() > kMaxRegexExpandedAtoms) {
+      return "is too large once its repeats are expanded (over " + std::to_string(kMaxRegexExpandedAtoms) +
+             " atoms)";
     }
   }
   return std::nullopt;
