@@ -14,9 +14,9 @@
 
 namespace llm_probe::faults {
 
-// A field of /proc/self/status in KiB ("VmRSS", "VmHWM"); 0 when absent.
-inline long ProcStatusKib(const std::string& field) {
-  std::ifstream status("/proc/self/status");
+// A field of /proc/<process>/status in KiB ("VmRSS", "VmHWM"); 0 when absent.
+inline long ProcStatusKib(const std::string& field, const std::string& process = "self") {
+  std::ifstream status("/proc/" + process + "/status");
   for (std::string line; std::getline(status, line);) {
     if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }

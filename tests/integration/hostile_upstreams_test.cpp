@@ -18,6 +18,7 @@
 #include <list>
 #include <mutex>
 
+#include "../faults/faults_support.h"
 #include "test_support.h"
 
 namespace llm_probe {
@@ -143,35 +144,13 @@ std::string HeaderValue(const std::string& request, const std::string& name) {
   return request.substr(begin, request.find("\r\n", begin) - begin);
 }
 
-// A field of /proc/PID/status in KiB ("VmHWM").
-long ProcStatusKib(pid_t pid, const std::string& field) {
-  std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return 0;
-}
-
-// The sum of the llm_probe_total series of a target, and its one-hot status.
+// The sum of the llm_probe_total series of a target.
 double ProbeTotal(const std::string& metrics, const std::string& target) {
   double total = 0;
-  std::istringstream lines(metrics);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("llm_probe_total{", 0) == 0 && line.find("target=\"" + target + "\"") != std::string::npos) {
-      total += std::stod(line.substr(line.rfind(' ') + 1));
-    }
+  for (const auto& [series, value] : faults::SeriesMatching(metrics, "llm_probe_total", "target=\"" + target + "\"")) {
+    total += value;
   }
   return total;
-}
-bool StatusIs(const std::string& metrics, const std::string& target, const std::string& status) {
-  std::istringstream lines(metrics);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("llm_probe_status{", 0) == 0 && line.find("target=\"" + target + "\"") != std::string::npos &&
-        line.find("status=\"" + status + "\"") != std::string::npos) {
-      return line.ends_with(" 1");
-    }
-  }
-  return false;
 }
 
 // An on-demand run. POST once /probe requires it (issue 17's CSRF change); GET before that.
@@ -244,16 +223,17 @@ TEST(HostileUpstreamTest, OneByteChunksDoNotCostMemoryPerByte) {
                             upstream.Url() + "/v1\n    probes: [{name: stream, type: stream, model: gpt-4o}]\n");
   // The reply is held until the exporter's peak so far is read: the growth is this one probe's.
   ASSERT_TRUE(WaitFor([&] { return !upstream.requests().empty(); }, std::chrono::seconds(30)));
-  const long before = ProcStatusKib(exporter.process->pid(), "VmHWM");
+  const long before = faults::ProcStatusKib("VmHWM", std::to_string(exporter.process->pid()));
   release = true;
   ASSERT_TRUE(WaitFor([&] { return ProbeTotal(exporter.Metrics(), "chunks") >= 1; }, std::chrono::seconds(60)));
-  const long after = ProcStatusKib(exporter.process->pid(), "VmHWM");
-  EXPECT_TRUE(StatusIs(exporter.Metrics(), "chunks", "UP")) << ReadFile(exporter.log);
+  const long after = faults::ProcStatusKib("VmHWM", std::to_string(exporter.process->pid()));
+  EXPECT_EQ(faults::StatusOf(exporter.Metrics(), "chunks"), "UP") << ReadFile(exporter.log);
   // 3 MiB of body: the body itself (a std::string may reserve twice its size) and 8,192 stamps at
-  // most. Before the fix, 3.1 million stamps of 16 bytes: 48 MiB and more while the vector grew.
+  // most. Before the fix, 3.1 million stamps of 16 bytes: 48 MiB and more while the vector grew
+  // (+66 MiB measured). ASan's quarantine keeps the string's outgrown buffers too.
   std::printf("MEMORY 1-byte chunks, 3 MiB stream: exporter peak %ld KiB -> %ld KiB (+%ld KiB)\n", before, after,
               after - before);
-  EXPECT_LT(after - before, 24 * 1024);
+  EXPECT_LT(after - before, (faults::kSanitized ? 40 : 24) * 1024);
 }
 
 // Item 9: x-api-key and a custom secret header followed a 307 to another port of the same host.
@@ -297,7 +277,7 @@ TEST(HostileUpstreamTest, ProxyEnvironmentVariablesAreIgnored) {
                      {{"LLM_PROBE_PROXY_KEY", key}, {"http_proxy", proxy.Url()}, {"HTTP_PROXY", proxy.Url()},
                       {"ALL_PROXY", proxy.Url()}, {"all_proxy", proxy.Url()}});
     ASSERT_TRUE(WaitFor([&] { return ProbeTotal(exporter.Metrics(), "direct") >= 2; })) << ReadFile(exporter.log);
-    EXPECT_TRUE(StatusIs(exporter.Metrics(), "direct", "UP"));
+    EXPECT_EQ(faults::StatusOf(exporter.Metrics(), "direct"), "UP");
     EXPECT_TRUE(proxy.requests().empty()) << "the key went to the proxy named by the environment";
     EXPECT_FALSE(target.requests().empty());
   }
@@ -321,7 +301,7 @@ TEST(HostileUpstreamTest, OnDemandRunsHonourRetryAfter) {
   TempDir dir;
   Running exporter(dir, "global: {interval: 2s, timeout: 1s, jitter: 0%}\ntargets:\n  - name: limited\n    base_url: " +
                             upstream.Url() + "/v1\n    probes: [{name: chat, type: chat, model: gpt-4o}]\n");
-  ASSERT_TRUE(WaitFor([&] { return StatusIs(exporter.Metrics(), "limited", "RATE_LIMITED"); })) << ReadFile(exporter.log);
+  ASSERT_TRUE(WaitFor([&] { return faults::StatusOf(exporter.Metrics(), "limited") == "RATE_LIMITED"; })) << ReadFile(exporter.log);
   const std::size_t calls = upstream.requests().size();
   int status = 0;
   const std::string body = OnDemand(exporter.port, "target=limited&probe=chat", &status);
@@ -370,7 +350,7 @@ TEST(HostileUpstreamTest, AKeyAcrossTheDetailCutShowsNowhere) {
                    "    base_url: " + upstream.Url() + "/v1\n    api_key_env: LLM_PROBE_ECHO_KEY\n"
                    "    probes: [{name: chat, type: chat, model: gpt-4o}]\n",
                    {{"LLM_PROBE_ECHO_KEY", key}});
-  ASSERT_TRUE(WaitFor([&] { return StatusIs(exporter.Metrics(), "echo", "AUTH_ERROR"); })) << ReadFile(exporter.log);
+  ASSERT_TRUE(WaitFor([&] { return faults::StatusOf(exporter.Metrics(), "echo") == "AUTH_ERROR"; })) << ReadFile(exporter.log);
   const std::string api = Get(exporter.port, "/api/v1/targets");
   EXPECT_THAT(api, HasSubstr("Incorrect API key provided"));
   ExpectNoPartOf(api, key, "the API");
@@ -393,7 +373,7 @@ TEST(HostileUpstreamTest, AnOldKeyStaysHiddenAfterManyRotations) {
   dir.Write("config.yaml", config("gpt-4o"));
   httplib::Client client("127.0.0.1", exporter.port);
   ASSERT_TRUE(client.Post("/-/reload"));
-  ASSERT_TRUE(WaitFor([&] { return StatusIs(exporter.Metrics(), "rotated", "AUTH_ERROR"); })) << ReadFile(exporter.log);
+  ASSERT_TRUE(WaitFor([&] { return faults::StatusOf(exporter.Metrics(), "rotated") == "AUTH_ERROR"; })) << ReadFile(exporter.log);
   for (int rotation = 0; rotation < 70; ++rotation) {
     char key[64];
     std::snprintf(key, sizeof key, "key-%04d-5e1c9b3f7a2d4e6c", rotation);
