@@ -14,12 +14,6 @@ std::string FormatError(const std::string& file, int line, int column, const std
 
 }  // namespace
 
-std::string_view ProviderName(Provider provider) { return NameOf(kProviderNames, provider); }
-
-std::string_view ProbeTypeName(ProbeType type) { return NameOf(kProbeTypeNames, type); }
-
-bool IsBilled(ProbeType type) { return type != ProbeType::kModels; }
-
 ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
     : std::runtime_error(FormatError(file, line, column, message)),
       file_(std::move(file)),
