@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "files.h"
+#include "llm_probe/config_files.h"
 
 namespace llm_probe {
 namespace {

@@ -1,4 +1,4 @@
-#include "files.h"
+#include "llm_probe/config_files.h"
 
 #include <cerrno>
 #include <cstdio>

@@ -9,12 +9,12 @@
 #include <regex>
 #include <span>
 
-#include "files.h"
+#include "llm_probe/config_files.h"
 #include "llm_probe/config.h"
 #include "llm_probe/provider.h"
 #include "llm_probe/text.h"
 #include "secrets.h"
-#include "yaml_reader.h"
+#include "llm_probe/yaml_reader.h"
 
 namespace llm_probe {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "yaml_reader.h"
+#include "llm_probe/yaml_reader.h"
 
 namespace llm_probe::config_detail {
 
