@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "files.h"
+#include "llm_probe/config_files.h"
 
 namespace llm_probe {
 namespace {
@@ -13,12 +13,6 @@ std::string FormatError(const std::string& file, int line, int column, const std
 }
 
 }  // namespace
-
-std::string_view ProviderName(Provider provider) { return NameOf(kProviderNames, provider); }
-
-std::string_view ProbeTypeName(ProbeType type) { return NameOf(kProbeTypeNames, type); }
-
-bool IsBilled(ProbeType type) { return type != ProbeType::kModels; }
 
 ConfigError::ConfigError(std::string file, int line, int column, const std::string& message)
     : std::runtime_error(FormatError(file, line, column, message)),

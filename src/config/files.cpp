@@ -1,4 +1,4 @@
-#include "files.h"
+#include "llm_probe/config_files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

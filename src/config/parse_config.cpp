@@ -9,11 +9,12 @@
 #include <regex>
 #include <span>
 
-#include "files.h"
+#include "llm_probe/config_files.h"
 #include "llm_probe/config.h"
+#include "llm_probe/provider.h"
 #include "llm_probe/text.h"
 #include "secrets.h"
-#include "yaml_reader.h"
+#include "llm_probe/yaml_reader.h"
 
 namespace llm_probe {
 namespace {
@@ -159,16 +160,15 @@ std::optional<std::string> RegexTooComplex(std::string_view pattern) {
   return std::nullopt;
 }
 
-std::string DefaultApiVersion(Provider provider) {
-  switch (provider) {
-    case Provider::kAnthropic:
-      return "2023-06-01";
-    case Provider::kAzure:
-      return "2024-10-21";
-    case Provider::kOpenAI:
-      break;
+// "anthropic and azure": the providers whose targets may set api_version.
+std::string ProvidersWithApiVersion() {
+  std::string names;
+  for (const Provider* provider : Providers()) {
+    if (!provider->api_version_applies) continue;
+    if (!names.empty()) names += " and ";
+    names += provider->name;
   }
-  return {};
+  return names;
 }
 
 std::string Fnv1a64Hex(std::string_view bytes) {
@@ -351,8 +351,9 @@ class ConfigParser {
     TargetConfig target;
     target.name = ReadName(section, target_names);
     if (const MappingEntry* provider = section.Find("provider")) {
-      target.provider = ParseEnum(*provider, kProviderNames);
+      target.provider = ParseProvider(*provider);
     }
+    const Provider& provider = ProviderOf(target);
     const MappingEntry& base_url = section.Require("base_url");
     target.base_url = ParseUrl(base_url, kBaseUrlSchemes);
     // One trailing slash is a common way to write a base URL; paths are appended to it.
@@ -378,11 +379,11 @@ class ConfigParser {
       target.max_usd_per_day =
           budget_section.NonNegativeNumber(budget_section.Require("max_usd_per_day"));
     }
-    target.api_version = DefaultApiVersion(target.provider);
+    target.api_version = provider.default_api_version;
     if (const MappingEntry* api_version = section.Find("api_version")) {
-      if (target.provider == Provider::kOpenAI) {
+      if (!provider.api_version_applies) {
         source_.Fail(api_version->key_mark,
-                     "\"api_version\" applies only to anthropic and azure targets");
+                     "\"api_version\" applies only to " + ProvidersWithApiVersion() + " targets");
       }
       // A header value for anthropic, a query value for azure.
       target.api_version = RequestText(section, *api_version, " #&");
@@ -390,12 +391,12 @@ class ConfigParser {
 
     NameRegistry probe_names(source_, "probe name", " in target " + Quote(target.name));
     for (const Located& probe : NonEmptyList(section.Require("probes"))) {
-      target.probes.push_back(ParseProbe(probe, target.provider, global, probe_names));
+      target.probes.push_back(ParseProbe(probe, provider, global, probe_names));
     }
     return target;
   }
 
-  ProbeConfig ParseProbe(const Located& node, Provider provider, const GlobalConfig& global,
+  ProbeConfig ParseProbe(const Located& node, const Provider& provider, const GlobalConfig& global,
                          NameRegistry& probe_names) const {
     const StrictMapping section(
         source_, node, "probe",
@@ -405,8 +406,15 @@ class ConfigParser {
     probe.name = ReadName(section, probe_names);
     const MappingEntry& type = section.Require("type");
     probe.type = ParseEnum(type, kProbeTypeNames);
-    if (provider == Provider::kAnthropic && probe.type == ProbeType::kEmbeddings) {
-      source_.Fail(type.value.mark, "anthropic has no embeddings API");
+    if (!provider.Supports(probe.type)) {
+      source_.Fail(type.value.mark, std::string(provider.name) + " has no " +
+                                        std::string(ProbeTypeName(probe.type)) + " API");
+    }
+    for (const std::string_view key : provider.inapplicable_probe_keys) {
+      if (const MappingEntry* entry = section.Find(key)) {
+        source_.Fail(entry->key_mark, "key " + Quote(key) + " does not apply to " +
+                                          std::string(provider.name) + " targets");
+      }
     }
     for (const TypeSpecificKey& specific : kTypeSpecificKeys) {
       const MappingEntry* entry = section.Find(specific.key);
@@ -416,8 +424,7 @@ class ConfigParser {
       }
     }
     if (probe.type != ProbeType::kModels) {
-      // Azure's deployment is a segment of the URL path.
-      probe.model = RequestText(section, section.Require("model"), provider == Provider::kAzure ? " /?#%" : "");
+      probe.model = RequestText(section, section.Require("model"), provider.model_in_url_path ? " /?#%" : "");
     }
 
     probe.interval = section.DurationAtLeast("interval", global.interval, kMinInterval);
@@ -590,6 +597,12 @@ class ConfigParser {
     std::transform(table.begin(), table.end(), names.begin(),
                    [](const EnumName<Enum>& row) { return row.name; });
     return table[ChoiceIndex(entry, names)].value;
+  }
+
+  const Provider* ParseProvider(const MappingEntry& entry) const {
+    std::vector<std::string_view> names;
+    for (const Provider* provider : Providers()) names.push_back(provider->name);
+    return Providers()[ChoiceIndex(entry, names)];
   }
 
   // URLs are not quoted back: they may carry credentials in their user info or query.

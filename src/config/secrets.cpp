@@ -4,7 +4,7 @@
 #include <array>
 #include <cctype>
 
-#include "files.h"
+#include "llm_probe/config_files.h"
 #include "llm_probe/text.h"
 
 namespace llm_probe::config_detail {

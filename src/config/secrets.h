@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "yaml_reader.h"
+#include "llm_probe/yaml_reader.h"
 
 namespace llm_probe::config_detail {
 

@@ -1,4 +1,4 @@
-#include "text.h"
+#include "llm_probe/config_text.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "yaml_reader.h"
+#include "llm_probe/yaml_reader.h"
 
 #include <yaml-cpp/eventhandler.h>
 

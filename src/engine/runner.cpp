@@ -29,7 +29,7 @@ constexpr std::chrono::milliseconds kMaxPollWait{1000};
 struct LiveProbe {
   std::size_t index = kRemoved;
   ProbeState state;
-  HttpRequest request;  // built once per config: the same every run
+  HttpRequest request;  // built once per config (CompleteRequestForRun adds what changes per run)
   // The secrets of the config the request was built from: its result is redacted with them
   // before it is kept, so a rotated-out key never reaches the page, the API or the logs.
   std::shared_ptr<const Redactor> redactor;
@@ -208,9 +208,13 @@ struct ProbeRunner::Impl {
   void Launch(const std::shared_ptr<LiveProbe>& probe,
               std::shared_ptr<std::promise<std::optional<OnDemandResult>>> promise) {
     if (!promise) probe->in_flight = true;
+    // A provider that signs or refreshes its request per run completes a copy for this run.
+    const std::optional<HttpRequest> per_run =
+        CompleteRequestForRun(*probe->state.data().target, probe->request, options.now_unix());
+    const HttpRequest& request = per_run ? *per_run : probe->request;
     // Only an on-demand run hands the request back (debug output); a scheduled one copies it once.
     std::optional<HttpRequest> sent;
-    if (promise) sent = probe->request;
+    if (promise) sent = request;
     auto on_done = [this, probe, promise, sent = std::move(sent),
                     redactor = probe->redactor](HttpExchange exchange) mutable {
       const double now_unix = options.now_unix();
@@ -221,7 +225,7 @@ struct ProbeRunner::Impl {
       Publish(*probe);
       if (promise) promise->set_value(OnDemandResult{std::move(result), std::move(*sent), std::move(exchange), std::nullopt});
     };
-    client.Start(probe->request, std::move(on_done));
+    client.Start(request, std::move(on_done));
   }
 
   void Record(LiveProbe& probe, const ProbeResult& result, const RecordTime& now) {

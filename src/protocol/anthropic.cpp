@@ -24,8 +24,6 @@ void ReadStopReason(const json& object, ReplyFacts& facts) {
   facts.finish_reason = std::move(stop_reason);
 }
 
-}  // namespace
-
 HttpRequest BuildAnthropicRequest(const TargetConfig& target, const ProbeConfig& probe) {
   HttpRequest request;
   if (!target.api_key.empty()) request.headers.emplace_back("x-api-key", target.api_key);
@@ -48,7 +46,7 @@ HttpRequest BuildAnthropicRequest(const TargetConfig& target, const ProbeConfig&
   return request;
 }
 
-ReplyFacts ReadAnthropicReply(std::string_view body) {
+ReplyFacts ReadAnthropicReply(ProbeType /*chat, the only type with a reply body*/, std::string_view body) {
   ReplyFacts facts;
   const auto reply = ParseJson(body);
   if (!reply || !reply->is_object()) {
@@ -107,5 +105,27 @@ void ReadAnthropicStreamEvent(const SseEvent& event, double seconds, ReplyFacts&
     if (data->contains("usage")) ReadUsage(data->at("usage"), facts);
   }
 }
+
+constexpr ProbeType kProbeTypes[] = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream};
+// The Messages API has max_tokens only and no reasoning_effort.
+constexpr std::string_view kInapplicableProbeKeys[] = {"token_param", "reasoning_effort"};
+constexpr ProviderAdapter kAdapter = {
+    .build_request = BuildAnthropicRequest,
+    .read_model_list = ReadModelList,
+    .read_reply = ReadAnthropicReply,
+    .read_sse_event = ReadAnthropicStreamEvent,
+    .read_error = ReadJsonErrorEnvelope,
+};
+
+}  // namespace
+
+extern const Provider kAnthropicProvider = {
+    .name = "anthropic",
+    .default_api_version = "2023-06-01",
+    .api_version_applies = true,
+    .probe_types = kProbeTypes,
+    .inapplicable_probe_keys = kInapplicableProbeKeys,
+    .adapter = &kAdapter,
+};
 
 }  // namespace llm_probe::internal

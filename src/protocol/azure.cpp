@@ -3,6 +3,7 @@
 #include "reply.h"
 
 namespace llm_probe::internal {
+namespace {
 
 HttpRequest BuildAzureRequest(const TargetConfig& target, const ProbeConfig& probe) {
   HttpRequest request;
@@ -23,5 +24,26 @@ HttpRequest BuildAzureRequest(const TargetConfig& target, const ProbeConfig& pro
   AttachOpenAIBody(probe, request);
   return request;
 }
+
+constexpr ProviderAdapter kAdapter = {
+    .build_request = BuildAzureRequest,
+    .read_model_list = ReadModelList,
+    .read_reply = ReadOpenAIReply,
+    .read_sse_event = ReadOpenAIStreamEvent,
+    .read_error = ReadJsonErrorEnvelope,
+};
+
+}  // namespace
+
+extern const Provider kAzureProvider = {
+    .name = "azure",
+    .default_api_version = "2024-10-21",
+    .api_version_applies = true,
+    .probe_types = kEveryProbeType,
+    // `model` is a deployment name, which the served model never equals.
+    .checks_served_model = false,
+    .model_in_url_path = true,
+    .adapter = &kAdapter,
+};
 
 }  // namespace llm_probe::internal

@@ -106,6 +106,8 @@ void AttachOpenAIBody(const ProbeConfig& probe, HttpRequest& request) {
   request.body = RequestBody(probe);
 }
 
+namespace {
+
 HttpRequest BuildOpenAIRequest(const TargetConfig& target, const ProbeConfig& probe) {
   HttpRequest request;
   request.url = target.base_url + PathOf(probe.type);
@@ -113,6 +115,8 @@ HttpRequest BuildOpenAIRequest(const TargetConfig& target, const ProbeConfig& pr
   AttachOpenAIBody(probe, request);
   return request;
 }
+
+}  // namespace
 
 ReplyFacts ReadOpenAIReply(ProbeType type, std::string_view body) {
   ReplyFacts facts;
@@ -168,5 +172,23 @@ void ReadOpenAIStreamEvent(const SseEvent& event, double seconds, ReplyFacts& fa
     if (!facts.first_content_seconds) facts.first_content_seconds = seconds;
   }
 }
+
+namespace {
+
+constexpr ProviderAdapter kAdapter = {
+    .build_request = BuildOpenAIRequest,
+    .read_model_list = ReadModelList,
+    .read_reply = ReadOpenAIReply,
+    .read_sse_event = ReadOpenAIStreamEvent,
+    .read_error = ReadJsonErrorEnvelope,
+};
+
+}  // namespace
+
+extern const Provider kOpenAIProvider = {
+    .name = "openai",
+    .probe_types = kEveryProbeType,
+    .adapter = &kAdapter,
+};
 
 }  // namespace llm_probe::internal

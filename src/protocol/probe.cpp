@@ -51,21 +51,24 @@ void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult&
   }
 }
 
+Classification ReadJsonErrorEnvelope(int status, const HeaderList& /*headers*/, std::string_view body) {
+  return ClassifyHttpError(status, body);
+}
+
 }  // namespace internal
 
 namespace {
 
 using internal::ReplyFacts;
 
-ReplyFacts ReadStream(Provider provider, const HttpExchange& exchange) {
+ReplyFacts ReadSseStream(const Provider& provider, const HttpExchange& exchange) {
   ReplyFacts facts;
   const auto content_type = exchange.Header("content-type");
   if (!content_type || content_type->find("text/event-stream") == std::string_view::npos) {
     facts.malformed = "reply is not an event stream";
     return facts;
   }
-  const auto read_event = provider == Provider::kAnthropic ? internal::ReadAnthropicStreamEvent
-                                                           : internal::ReadOpenAIStreamEvent;
+  const auto read_event = provider.adapter->read_sse_event;
   SseParser parser;
   std::vector<SseEvent> events;
   std::size_t begin = 0;
@@ -79,6 +82,17 @@ ReplyFacts ReadStream(Provider provider, const HttpExchange& exchange) {
     events.clear();
   }
   if (parser.error()) facts.malformed = "stream line over the size limit";
+  return facts;
+}
+
+// The framing's decoder cuts the stream into events for the provider's event reader.
+ReplyFacts ReadStream(const Provider& provider, const HttpExchange& exchange) {
+  switch (provider.stream_framing) {
+    case StreamFraming::kSse:
+      return ReadSseStream(provider, exchange);
+  }
+  ReplyFacts facts;  // only for a value cast from outside the enumeration
+  facts.malformed = "unknown stream framing";
   return facts;
 }
 
@@ -110,7 +124,7 @@ bool ContentMatches(const std::string& content, const std::string& pattern) {
   }
 }
 
-void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFacts& facts,
+void Judge(const Provider& provider, const ProbeConfig& probe, const ReplyFacts& facts,
            const std::optional<std::string>& served_model, ProbeResult& result) {
   auto fail = [&result](ResultClass result_class, std::string detail) {
     result.result_class = result_class;
@@ -120,8 +134,7 @@ void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFact
   if (probe.type == ProbeType::kStream && !facts.stream_completed) {
     return fail(ResultClass::kBadResponse, "stream ended before its end event");
   }
-  // Azure's `model` is a deployment name, which the served model never equals.
-  if (target.provider != Provider::kAzure && facts.served_model &&
+  if (provider.checks_served_model && facts.served_model &&
       !ServedModelMatches(probe.model, *facts.served_model)) {
     return fail(ResultClass::kModelMismatch,
                 "served " + SanitizeUpstreamText(*served_model, 128) + ", asked for " + probe.model);
@@ -140,18 +153,7 @@ void Judge(const TargetConfig& target, const ProbeConfig& probe, const ReplyFact
 }  // namespace
 
 HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& probe) {
-  HttpRequest request;
-  switch (target.provider) {
-    case Provider::kOpenAI:
-      request = internal::BuildOpenAIRequest(target, probe);
-      break;
-    case Provider::kAzure:
-      request = internal::BuildAzureRequest(target, probe);
-      break;
-    case Provider::kAnthropic:
-      request = internal::BuildAnthropicRequest(target, probe);
-      break;
-  }
+  HttpRequest request = ProviderOf(target).adapter->build_request(target, probe);
   for (const auto& [name, value] : target.headers) request.headers.emplace_back(name, value);
   request.timeout = probe.timeout;
   request.follow_redirects = probe.follow_redirects;
@@ -162,8 +164,18 @@ HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& pro
   return request;
 }
 
+std::optional<HttpRequest> CompleteRequestForRun(const TargetConfig& target, const HttpRequest& built,
+                                                 double now_unix) {
+  const auto complete = ProviderOf(target).adapter->complete_for_run;
+  if (complete == nullptr) return std::nullopt;
+  HttpRequest request = built;
+  complete(target, now_unix, request);
+  return request;
+}
+
 ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
                               const HttpExchange& exchange, double now_unix, const Redactor& redactor) {
+  const Provider& provider = ProviderOf(target);
   ProbeResult result;
   result.duration_seconds = exchange.total_seconds;
   result.phases = exchange.phases;
@@ -187,22 +199,22 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
     }
     // The class from the reply as it came (a secret may look like anything), the detail from
     // the reply redacted, then cut.
-    result.result_class = ClassifyHttpError(exchange.status, exchange.body).result_class;
-    result.detail = ClassifyHttpError(exchange.status, redactor.Redact(exchange.body)).detail;
+    const auto read_error = provider.adapter->read_error;
+    result.result_class = read_error(exchange.status, exchange.headers, exchange.body).result_class;
+    result.detail = read_error(exchange.status, exchange.headers, redactor.Redact(exchange.body)).detail;
     return result;
   }
   if (probe.type == ProbeType::kModels) {
-    internal::ReadModelList(probe, exchange.body, result);
+    provider.adapter->read_model_list(probe, exchange.body, result);
     return result;
   }
-  const ReplyFacts facts =
-      probe.type == ProbeType::kStream       ? ReadStream(target.provider, exchange)
-      : target.provider == Provider::kAnthropic ? internal::ReadAnthropicReply(exchange.body)
-                                              : internal::ReadOpenAIReply(probe.type, exchange.body);
+  const ReplyFacts facts = probe.type == ProbeType::kStream
+                               ? ReadStream(provider, exchange)
+                               : provider.adapter->read_reply(probe.type, exchange.body);
   result.usage = facts.usage;
   if (facts.served_model) result.served_model = redactor.Redact(*facts.served_model);
   if (probe.type == ProbeType::kStream) MeasureStream(facts, result);
-  Judge(target, probe, facts, result.served_model, result);
+  Judge(provider, probe, facts, result.served_model, result);
   return result;
 }
 

@@ -1,5 +1,5 @@
-// Internal to the protocol module: the flavour-independent facts of a reply, and the
-// per-flavour builders and readers that probe.cpp dispatches to.
+// Internal to the protocol module: the flavour-independent facts of a reply, the adapter
+// functions a flavour's provider row points to, and the helpers flavours share.
 #pragma once
 
 #include <optional>
@@ -8,10 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "llm_probe/config.h"
+#include "llm_probe/classify.h"
 #include "llm_probe/exchange.h"
+#include "llm_probe/provider.h"
 #include "llm_probe/result.h"
 #include "llm_probe/sse.h"
+#include "llm_probe/target.h"
 #include "json_parse.h"
 
 namespace llm_probe::internal {
@@ -32,20 +34,35 @@ struct ReplyFacts {
   bool stream_completed = false;  // [DONE] or message_stop seen
 };
 
+// The probe types of an API that has them all (OpenAI's and its copies).
+inline constexpr ProbeType kEveryProbeType[] = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream,
+                                                ProbeType::kEmbeddings};
+
+// What probe.cpp calls through a provider's row.
+struct ProviderAdapter {
+  HttpRequest (*build_request)(const TargetConfig& target, const ProbeConfig& probe) = nullptr;
+  // Null when the built request goes out unchanged on every run; otherwise completes a copy of
+  // it for the run at now_unix (a SigV4 signature over x-amz-date, a fresh OAuth token).
+  void (*complete_for_run)(const TargetConfig& target, double now_unix, HttpRequest& request) = nullptr;
+  void (*read_model_list)(const ProbeConfig& probe, std::string_view body, ProbeResult& result) = nullptr;
+  ReplyFacts (*read_reply)(ProbeType type, std::string_view body) = nullptr;
+  // One event of a stream framed as Provider::stream_framing says (SSE today).
+  void (*read_sse_event)(const SseEvent& event, double seconds, ReplyFacts& facts) = nullptr;
+  // The class of a non-2xx reply; headers too, for providers that name the error there
+  // (Bedrock's x-amzn-ErrorType).
+  Classification (*read_error)(int status, const HeaderList& headers, std::string_view body) = nullptr;
+};
+
 // Reads "data": [{"id": ...}] model lists (OpenAI, Azure and Anthropic share the shape).
 void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result);
-
-HttpRequest BuildOpenAIRequest(const TargetConfig& target, const ProbeConfig& probe);
-HttpRequest BuildAzureRequest(const TargetConfig& target, const ProbeConfig& probe);
-HttpRequest BuildAnthropicRequest(const TargetConfig& target, const ProbeConfig& probe);
+// The error envelopes of OpenAI and Anthropic (ClassifyHttpError), which name the error in the
+// body only.
+Classification ReadJsonErrorEnvelope(int status, const HeaderList& headers, std::string_view body);
 
 // Method, headers and JSON body of OpenAI-style probes (OpenAI and Azure share them).
 void AttachOpenAIBody(const ProbeConfig& probe, HttpRequest& request);
-
 ReplyFacts ReadOpenAIReply(ProbeType type, std::string_view body);
 void ReadOpenAIStreamEvent(const SseEvent& event, double seconds, ReplyFacts& facts);
-ReplyFacts ReadAnthropicReply(std::string_view body);
-void ReadAnthropicStreamEvent(const SseEvent& event, double seconds, ReplyFacts& facts);
 
 // Small JSON accessors that never throw.
 std::string StringAt(const nlohmann::json& object, const char* key);

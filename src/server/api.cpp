@@ -1,6 +1,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "llm_probe/provider.h"
 #include "views.h"
 
 namespace llm_probe::internal {
@@ -42,7 +43,7 @@ json ProbeJson(const ProbeSnapshot& snapshot, const Redactor& redactor) {
   json out = {{"target", snapshot.target->name},
               {"probe", snapshot.probe->name},
               {"type", ProbeTypeName(snapshot.probe->type)},
-              {"provider", ProviderName(snapshot.target->provider)},
+              {"provider", ProviderOf(*snapshot.target).name},
               {"model", snapshot.probe->model},
               {"interval_seconds", std::chrono::duration<double>(snapshot.probe->interval).count()},
               {"timeout_seconds", std::chrono::duration<double>(snapshot.probe->timeout).count()},

@@ -7,8 +7,8 @@
 #include <memory>
 #include <variant>
 
-#include "../config/files.h"
-#include "../config/yaml_reader.h"
+#include "llm_probe/config_files.h"
+#include "llm_probe/yaml_reader.h"
 #include "basic_auth.h"
 #include "llm_probe/server.h"
 #include "tls.h"

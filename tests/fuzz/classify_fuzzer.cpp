@@ -4,7 +4,7 @@
 // and a detail that is valid UTF-8 (the status page and the API serialise it as JSON).
 //
 // Input: 4 header bytes, then the body.
-//   [0] provider (% 3) and probe type (/ 3 % 4)    [1] HTTP status (table below)
+//   [0] provider (% number of providers) and probe type (/ number of providers % 4)    [1] HTTP status (table below)
 //   [2] transport error (>= 224: one of them)      [3] bit 0: text/event-stream content type,
 //   bit 1: expect_content ".+", bit 2: served model check against a dated name, bits 3..7: read size seed
 #include <cstddef>
@@ -18,6 +18,7 @@
 #include "llm_probe/config.h"
 #include "llm_probe/exchange.h"
 #include "llm_probe/probe.h"
+#include "llm_probe/provider.h"
 #include "llm_probe/result.h"
 
 namespace {
@@ -43,12 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   TargetConfig target;
   target.name = "fuzz";
-  target.provider = static_cast<Provider>(data[0] % 3);
+  const auto providers = Providers();
+  target.provider = providers[data[0] % providers.size()];
   target.base_url = "http://127.0.0.1:1/v1";
-  target.api_version = "2023-06-01";
+  target.api_version = target.provider->default_api_version;
   ProbeConfig probe;
   probe.name = "probe";
-  probe.type = static_cast<ProbeType>((data[0] / 3) % 4);
+  probe.type = static_cast<ProbeType>((data[0] / providers.size()) % 4);
   if (probe.type != ProbeType::kModels) probe.model = (data[3] & 4) ? "gpt-4o" : "claude-sonnet-4-5";
   if (probe.type == ProbeType::kModels) probe.expect_models = {"gpt-4o", "claude-sonnet-4-5"};
   if (data[3] & 2) probe.expect_content = ".+";

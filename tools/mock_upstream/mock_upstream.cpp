@@ -19,6 +19,8 @@
 #include <thread>
 #include <utility>
 
+#include "llm_probe/text.h"
+
 namespace mock_upstream {
 namespace {
 
@@ -544,8 +546,7 @@ struct Scenario {
 RecordedRequest Record(const Route& route, const httplib::Request& request) {
   RecordedRequest recorded{request.method, route.path, {}, request.body, {}};
   for (const auto& [name, value] : request.headers) {
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string lower = llm_probe::AsciiLower(name);
     // httplib adds the peer's address as pseudo headers; they were never sent.
     if (lower == "remote_addr" || lower == "remote_port" || lower == "local_addr" || lower == "local_port") continue;
     recorded.headers.emplace(std::move(lower), value);

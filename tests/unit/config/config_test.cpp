@@ -1,4 +1,5 @@
 #include "llm_probe/config.h"
+#include "llm_probe/provider.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -143,9 +144,10 @@ TEST(FormatDurationTest, RoundTripsThroughParseDuration) {
 // Small public helpers
 
 TEST(ConfigNamesTest, NamesAndBilling) {
-  EXPECT_EQ(ProviderName(Provider::kOpenAI), "openai");
-  EXPECT_EQ(ProviderName(Provider::kAnthropic), "anthropic");
-  EXPECT_EQ(ProviderName(Provider::kAzure), "azure");
+  EXPECT_EQ(FindProvider("openai"), &ProviderOf(TargetConfig{}));  // the default
+  EXPECT_EQ(FindProvider("anthropic")->name, "anthropic");
+  EXPECT_EQ(FindProvider("azure")->name, "azure");
+  EXPECT_EQ(FindProvider("Azure"), nullptr);
   EXPECT_EQ(ProbeTypeName(ProbeType::kModels), "models");
   EXPECT_EQ(ProbeTypeName(ProbeType::kChat), "chat");
   EXPECT_EQ(ProbeTypeName(ProbeType::kStream), "stream");
@@ -197,7 +199,7 @@ TEST(LoadConfigFileTest, FullExample) {
   ASSERT_EQ(config.targets.size(), 3u);
   const TargetConfig& holysheep = config.targets[0];
   EXPECT_EQ(holysheep.name, "holysheep");
-  EXPECT_EQ(holysheep.provider, Provider::kOpenAI);
+  EXPECT_EQ(ProviderOf(holysheep).name, "openai");
   EXPECT_EQ(holysheep.base_url, "https://api.holysheep.ai/v1");
   EXPECT_EQ(holysheep.api_key, "sk-hs-fixture-secret-1");
   EXPECT_EQ(holysheep.headers, (Environment{{"X-Request-Source", "llm-probe"}, {"X-Team", "sre"}}));
@@ -244,7 +246,7 @@ TEST(LoadConfigFileTest, FullExample) {
   EXPECT_TRUE(reasoning.follow_redirects);
 
   const TargetConfig& claude = config.targets[2];
-  EXPECT_EQ(claude.provider, Provider::kAnthropic);
+  EXPECT_EQ(ProviderOf(claude).name, "anthropic");
   EXPECT_EQ(claude.api_key, kAnthropicFileKey);  // relative to the config file, newline trimmed
   EXPECT_EQ(claude.api_version, "2023-06-01");
 
@@ -271,7 +273,7 @@ TEST(LoadConfigFileTest, MinimalConfigGetsEveryDefault) {
 
   ASSERT_EQ(config.targets.size(), 1u);
   const TargetConfig& ollama = config.targets[0];
-  EXPECT_EQ(ollama.provider, Provider::kOpenAI);
+  EXPECT_EQ(ProviderOf(ollama).name, "openai");
   EXPECT_EQ(ollama.api_key, "");
   EXPECT_TRUE(ollama.headers.empty());
   EXPECT_EQ(ollama.max_usd_per_day, std::nullopt);
@@ -285,7 +287,7 @@ TEST(LoadConfigFileTest, MinimalConfigGetsEveryDefault) {
 TEST(LoadConfigFileTest, ProviderDefaultsAndOverrides) {
   const Config config = LoadConfigFile((kConfigTestdata / "good" / "azure.yaml").string(),
                                        FakeEnvironment(kFixtureEnvironment));
-  EXPECT_EQ(config.targets[0].provider, Provider::kAzure);
+  EXPECT_EQ(ProviderOf(config.targets[0]).name, "azure");
   EXPECT_EQ(config.targets[0].api_version, "2025-01-01-preview");
   EXPECT_EQ(config.targets[1].headers.at("X-Gateway-Token"), "sk-hs-fixture-secret-1");
   EXPECT_EQ(config.targets[1].proxy_url, "socks5h://proxy.internal:1080");

@@ -6,19 +6,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_probe/provider.h"
+
 namespace llm_probe {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-TargetConfig Target(Provider provider = Provider::kOpenAI) {
+TargetConfig Target(std::string_view provider = "openai") {
   TargetConfig target;
   target.name = "relay";
-  target.provider = provider;
+  target.provider = FindProvider(provider);
   target.base_url = "https://relay.example/v1";
   target.api_key = "sk-unit-0123456789";
-  target.api_version = provider == Provider::kAnthropic ? "2023-06-01" : "2024-10-21";
+  target.api_version = provider == "anthropic" ? "2023-06-01" : "2024-10-21";
   return target;
 }
 
@@ -96,7 +98,7 @@ TEST(OpenAIRequestTest, EmbeddingsSendsInput) {
 }
 
 TEST(AnthropicRequestTest, MessagesUseXApiKeyAndVersion) {
-  const HttpRequest request = BuildProbeRequest(Target(Provider::kAnthropic), Probe(ProbeType::kStream, "claude-sonnet-4-5"));
+  const HttpRequest request = BuildProbeRequest(Target("anthropic"), Probe(ProbeType::kStream, "claude-sonnet-4-5"));
   EXPECT_EQ(request.url, "https://relay.example/v1/messages");
   EXPECT_THAT(request.headers, ::testing::Contains(Pair("x-api-key", "sk-unit-0123456789")));
   EXPECT_THAT(request.headers, ::testing::Contains(Pair("anthropic-version", "2023-06-01")));
@@ -154,7 +156,7 @@ TEST(ChatReplyTest, ExpectContentIsARegexOverTheReply) {
 
 TEST(ChatReplyTest, AzureDeploymentNamesAreNotCheckedAgainstTheServedModel) {
   const std::string body = R"({"model":"gpt-4o-2024-11-20","choices":[{"message":{"content":"OK"}}]})";
-  EXPECT_EQ(Interpret(Target(Provider::kAzure), Probe(ProbeType::kChat, "prod-chat"), Reply(200, body)).result_class,
+  EXPECT_EQ(Interpret(Target("azure"), Probe(ProbeType::kChat, "prod-chat"), Reply(200, body)).result_class,
             ResultClass::kUp);
   EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kChat, "prod-chat"), Reply(200, body)).result_class,
             ResultClass::kModelMismatch);
@@ -281,7 +283,7 @@ TEST(StreamReplyTest, AnthropicEventsGiveContentUsageAndTiming) {
              "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"},
       {0.36, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
   });
-  const auto result = Interpret(Target(Provider::kAnthropic), Probe(ProbeType::kStream, "claude-sonnet-4-5"), exchange);
+  const auto result = Interpret(Target("anthropic"), Probe(ProbeType::kStream, "claude-sonnet-4-5"), exchange);
   EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
   EXPECT_DOUBLE_EQ(*result.time_to_first_token_seconds, 0.25);
   EXPECT_EQ(result.usage->prompt, 12);
@@ -290,7 +292,7 @@ TEST(StreamReplyTest, AnthropicEventsGiveContentUsageAndTiming) {
 }
 
 TEST(AnthropicReplyTest, MessageWithTextIsUpAndMaxTokensWithoutTextIsEmpty) {
-  const TargetConfig target = Target(Provider::kAnthropic);
+  const TargetConfig target = Target("anthropic");
   const ProbeConfig probe = Probe(ProbeType::kChat, "claude-sonnet-4-5");
   EXPECT_EQ(Interpret(target, probe, Reply(200, R"({"type":"message","model":"claude-sonnet-4-5","content":[{"type":"text","text":"OK"}],"stop_reason":"end_turn","usage":{"input_tokens":10,"output_tokens":2}})")).result_class,
             ResultClass::kUp);
@@ -298,6 +300,17 @@ TEST(AnthropicReplyTest, MessageWithTextIsUpAndMaxTokensWithoutTextIsEmpty) {
   EXPECT_EQ(empty.result_class, ResultClass::kEmptyContent);
   EXPECT_EQ(Interpret(target, probe, Reply(200, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})")).result_class,
             ResultClass::kBadResponse);
+}
+
+// Every provider today sends the request built once per config; a per-run provider (SigV4)
+// would complete a copy for each run.
+TEST(ProviderTableTest, TodaysRequestsAreBuiltOncePerConfig) {
+  for (const Provider* provider : Providers()) {
+    const TargetConfig target = Target(provider->name);
+    const HttpRequest built = BuildProbeRequest(target, Probe(ProbeType::kChat, "gpt-4o"));
+    EXPECT_FALSE(provider->RequestIsPerRun()) << provider->name;
+    EXPECT_FALSE(CompleteRequestForRun(target, built, 1.8e9)) << provider->name;
+  }
 }
 
 }  // namespace

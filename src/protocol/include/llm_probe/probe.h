@@ -2,14 +2,21 @@
 // and probe kind (models, chat, stream, embeddings). Pure: no I/O, time passed in.
 #pragma once
 
-#include "llm_probe/config.h"
+#include <optional>
+
 #include "llm_probe/exchange.h"
 #include "llm_probe/redact.h"
 #include "llm_probe/result.h"
+#include "llm_probe/target.h"
 
 namespace llm_probe {
 
+// The probe's request as far as it stays the same from run to run: built once per config.
 HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& probe);
+// The request one run sends, for a provider whose request is signed or refreshed per run
+// (Provider::RequestIsPerRun): `built`, completed for now_unix. Nullopt when `built` goes as is.
+std::optional<HttpRequest> CompleteRequestForRun(const TargetConfig& target, const HttpRequest& built,
+                                                 double now_unix);
 
 // Classifies the exchange and extracts everything the metrics need. Never throws: a reply of
 // any shape gets a class. Upstream text kept in the result (the detail, the served model) is

@@ -1,5 +1,6 @@
 // Strict reading of yaml-cpp nodes: every mapping has a closed set of keys, every value one
-// type, and every failure is a ConfigError pointing at the node to blame.
+// type, and every failure is a ConfigError pointing at the node to blame. Config's shared API for
+// YAML files: the main config and the web config (src/server/web_config.cpp) read with it.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -11,7 +12,7 @@
 #include <vector>
 
 #include "llm_probe/config.h"
-#include "text.h"
+#include "llm_probe/config_text.h"
 
 namespace llm_probe::config_detail {
 

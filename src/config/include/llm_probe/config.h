@@ -12,67 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "llm_probe/enum_names.h"
+#include "llm_probe/target.h"
 
 namespace llm_probe {
-
-using Duration = std::chrono::milliseconds;
-
-enum class Provider { kOpenAI, kAnthropic, kAzure };
-enum class ProbeType { kModels, kChat, kStream, kEmbeddings };
-
-inline constexpr EnumNames<Provider, 3> kProviderNames = {{
-    {Provider::kOpenAI, "openai"},
-    {Provider::kAnthropic, "anthropic"},
-    {Provider::kAzure, "azure"},
-}};
-inline constexpr EnumNames<ProbeType, 4> kProbeTypeNames = {{
-    {ProbeType::kModels, "models"},
-    {ProbeType::kChat, "chat"},
-    {ProbeType::kStream, "stream"},
-    {ProbeType::kEmbeddings, "embeddings"},
-}};
-
-std::string_view ProviderName(Provider provider);
-std::string_view ProbeTypeName(ProbeType type);
-// Probes that spend tokens; the models probe is free.
-bool IsBilled(ProbeType type);
-
-struct TlsConfig {
-  std::string ca_file;
-  bool insecure_skip_verify = false;
-  bool session_resumption = false;  // docs/operations.md: cheaper, but not what a new client sees
-};
-
-struct ProbeConfig {
-  std::string name;
-  ProbeType type = ProbeType::kModels;
-  std::string model;  // empty for models probes
-  Duration interval{30000};
-  Duration timeout{10000};
-  std::string prompt = "health check test";
-  int max_tokens = 5;
-  std::string token_param = "max_tokens";  // or max_completion_tokens
-  std::string reasoning_effort;
-  std::string expect_content;  // ECMAScript regex, validated at load; empty: no check
-  std::vector<std::string> expect_models;
-  bool follow_redirects = false;
-};
-
-struct TargetConfig {
-  std::string name;
-  Provider provider = Provider::kOpenAI;
-  std::string base_url;
-  std::string api_key;  // secret: never log, render or copy into a label
-  std::string api_key_file;  // resolved path when the key comes from a file; watched for rotation
-  std::map<std::string, std::string> headers;  // ${ENV} already expanded
-  std::vector<std::string> header_expansions;  // what the ${ENV} references expanded to: secrets
-  TlsConfig tls;
-  std::string proxy_url;
-  std::optional<double> max_usd_per_day;
-  std::string api_version;  // azure: api-version query; anthropic: anthropic-version header
-  std::vector<ProbeConfig> probes;
-};
 
 struct GroupConfig {
   std::string name;
