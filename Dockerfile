@@ -24,7 +24,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config git ca-certificates \
       prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev \
-      libcpp-httplib-dev libssl-dev zlib1g-dev \
+      libcpp-httplib-dev libboost-dev libssl-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -73,7 +73,10 @@ EXPOSE 9835
 STOPSIGNAL SIGTERM
 # Liveness through the binary itself (the image has no curl or wget): --web.health-check GETs
 # /-/healthy on the --web.listen-address it is given (127.0.0.1 for a wildcard address) and
-# exits 0 on 200, 1 otherwise. Pass the same --web.listen-address as the server if you change it.
+# exits 0 on 200, 1 otherwise. It needs no web config: when the port speaks TLS it asks over
+# HTTPS (the certificate is not checked: it is our own, on loopback), and with basic auth on, the
+# server's 401 asking for a password counts as alive, as a process that answers is alive. Pass
+# the same --web.listen-address as the server if you change it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/llm_probe_exporter", "--web.health-check", "--web.listen-address=:9835"]
 ENTRYPOINT ["/usr/local/bin/llm_probe_exporter"]

@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates
   prometheus-cpp-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
-  libcpp-httplib-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev libcrypt-dev python3)
+  libcpp-httplib-dev libboost-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev libcrypt-dev python3)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(prometheus prometheus-alertmanager curl jq openssl python3-yaml mmdebstrap)
   # The monitoring mixin (deploy/mixin) renders the rule files; the deploy test re-renders them.

@@ -25,7 +25,8 @@ constexpr const char* kUsage = R"(usage: llm_probe_exporter [flags]
   --shard.index=K               probe only shard K, 0 <= K < N: a number or a name ending in -K,
                                 such as a StatefulSet pod's (default: 0)
   --web.health-check            GET /-/healthy on --web.listen-address and exit 0 or 1
-                                (over HTTPS when --web.config.file has TLS)
+                                (over HTTPS when the port speaks TLS; a 401 asking for
+                                basic auth counts as alive)
   --version                     print the version and exit
   --help                        show this help
 )";

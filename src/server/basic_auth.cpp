@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <optional>
+#include <thread>
 #include <stdexcept>
 
 #include "llm_probe/text.h"
@@ -17,7 +19,11 @@ namespace llm_probe::internal {
 namespace {
 
 constexpr std::size_t kBcryptHashLength = 60;
+using std::chrono::nanoseconds;
+
 constexpr std::size_t kMaxCachedVerdicts = 1024;
+// A cheap check slowed by a busy machine must not turn into a long wait: cost 14 takes ~1.5 s.
+constexpr std::chrono::nanoseconds kMostPadding = std::chrono::seconds(2);
 
 int BcryptCost(std::string_view hash) { return (hash[4] - '0') * 10 + (hash[5] - '0'); }
 
@@ -65,12 +71,27 @@ bool IsBcryptHash(std::string_view hash) {
   return std::all_of(hash.begin() + 7, hash.end(), IsBcryptChar);
 }
 
-BasicAuth::BasicAuth(std::map<std::string, std::string> users)
-    : users_(std::move(users)), crypt_scratch_(std::make_unique<crypt_data>()) {
-  int highest_cost = 4;
-  for (const auto& [user, hash] : users_) highest_cost = std::max(highest_cost, BcryptCost(hash));
+std::chrono::nanoseconds PaddedFailure(std::chrono::nanoseconds elapsed, int cost, int highest_cost) {
+  const int doublings = std::clamp(highest_cost - cost, 0, 30);
+  return elapsed * (std::int64_t{1} << doublings);
+}
+
+void BasicAuth::DefaultWait(std::chrono::nanoseconds duration) { std::this_thread::sleep_for(duration); }
+
+void BasicAuth::KeySet::Add(const std::string& key) {
+  if (!keys.insert(key).second) return;
+  order.push_back(key);
+  if (order.size() > kMaxCachedVerdicts) {
+    keys.erase(order.front());
+    order.pop_front();
+  }
+}
+
+BasicAuth::BasicAuth(std::map<std::string, std::string> users, std::function<void(std::chrono::nanoseconds)> wait)
+    : users_(std::move(users)), wait_(std::move(wait)), crypt_scratch_(std::make_unique<crypt_data>()) {
+  for (const auto& [user, hash] : users_) highest_cost_ = std::max(highest_cost_, BcryptCost(hash));
   char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(highest_cost), nullptr, 0, setting, sizeof setting) ==
+  if (crypt_gensalt_rn("$2b$", static_cast<unsigned long>(highest_cost_), nullptr, 0, setting, sizeof setting) ==
           nullptr ||
       RAND_bytes(cache_hmac_key_.data(), static_cast<int>(cache_hmac_key_.size())) != 1) {
     throw std::runtime_error("cannot initialise basic auth: no random source");
@@ -80,9 +101,9 @@ BasicAuth::BasicAuth(std::map<std::string, std::string> users)
 
 BasicAuth::~BasicAuth() = default;
 
-bool BasicAuth::Allows(std::string_view authorization) {
+BasicAuth::Verdict BasicAuth::Check(std::string_view authorization, const std::string& remote_address) {
   const auto credentials = ParseBasicCredentials(authorization);
-  return credentials && Verify(credentials->first, credentials->second);
+  return credentials ? Verify(credentials->first, credentials->second, remote_address) : kDenied;
 }
 
 std::string BasicAuth::CacheKey(const std::string& user, const std::string& password) const {
@@ -95,31 +116,45 @@ std::string BasicAuth::CacheKey(const std::string& user, const std::string& pass
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-bool BasicAuth::Verify(const std::string& user, const std::string& password) {
+BasicAuth::Verdict BasicAuth::Verify(const std::string& user, const std::string& password,
+                                     const std::string& remote_address) {
   const std::string key = CacheKey(user, password);
   {
     std::lock_guard lock(cache_mutex_);
-    if (const auto cached = verdicts_.find(key); cached != verdicts_.end()) return cached->second;
+    if (allowed_.Contains(key)) return kAllowed;
+    if (denied_.Contains(key)) return kDenied;
+    if (!checking_.insert(remote_address).second) return kBusy;
   }
   const auto found = users_.find(user);
   const std::string& expected = found != users_.end() ? found->second : decoy_setting_;
   bool allowed = false;
+  nanoseconds elapsed{};
   {
     std::lock_guard lock(bcrypt_mutex_);
+    const auto start = std::chrono::steady_clock::now();
     const char* computed = crypt_rn(password.c_str(), expected.c_str(), crypt_scratch_.get(),
                                     static_cast<int>(sizeof(crypt_data)));
     allowed = computed != nullptr && found != users_.end() && std::string_view(computed).size() == expected.size() &&
               CRYPTO_memcmp(computed, expected.data(), expected.size()) == 0;
+    elapsed = std::chrono::steady_clock::now() - start;
+  }
+  const int cost = BcryptCost(expected);
+  nanoseconds padded = PaddedFailure(elapsed, cost, highest_cost_);
+  {
+    std::lock_guard lock(cache_mutex_);
+    // A check at the highest cost, timed, is the best estimate of one; bcrypt's time is not
+    // exactly proportional to 2^cost at low costs.
+    if (cost == highest_cost_) highest_cost_check_ = elapsed;
+    if (highest_cost_check_ > nanoseconds::zero()) padded = std::max(elapsed, highest_cost_check_);
+  }
+  if (!allowed) {
+    // Outside the bcrypt lock: the wait costs no CPU and holds back only this address.
+    wait_(std::min(padded, kMostPadding) - elapsed);
   }
   std::lock_guard lock(cache_mutex_);
-  if (verdicts_.emplace(key, allowed).second) {
-    verdict_order_.push_back(key);
-    if (verdict_order_.size() > kMaxCachedVerdicts) {
-      verdicts_.erase(verdict_order_.front());
-      verdict_order_.pop_front();
-    }
-  }
-  return allowed;
+  checking_.erase(remote_address);
+  (allowed ? allowed_ : denied_).Add(key);
+  return allowed ? kAllowed : kDenied;
 }
 
 }  // namespace llm_probe::internal

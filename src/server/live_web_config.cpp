@@ -88,11 +88,14 @@ std::shared_ptr<BasicAuth> LiveWebConfig::basic_auth() {
 
 void LiveWebConfig::UseCurrentTls(SSL& connection) {
   std::shared_ptr<SSL_CTX> context;
+  TlsServerConfig tls;
   {
     std::lock_guard lock(mutex_);
     context = tls_context_;
+    if (config_.tls) tls = *config_.tls;
   }
   if (!context) return;
+  UseCipherChoices(connection, tls);
   // SSL_set_SSL_CTX takes the certificate, key and client CA store; verification and versions
   // were copied into the connection when it was made, so they are set again.
   SSL_set_SSL_CTX(&connection, context.get());

@@ -1,29 +1,25 @@
 #include "llm_probe/server.h"
 
-#include <httplib.h>
+#include <httplib.h>  // the client of CheckHealth only
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
+#include <string_view>
 
 #include "basic_auth.h"
-#include "llm_probe/clock.h"
+#include "connection_limits.h"
+#include "http_transport.h"
 #include "live_web_config.h"
+#include "llm_probe/clock.h"
 #include "llm_probe/compression.h"
 #include "llm_probe/log.h"
+#include "llm_probe/text.h"
 #include "tls.h"
 #include "views.h"
-#include "worker_pool.h"
 
 namespace llm_probe {
 namespace {
@@ -33,15 +29,30 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
 constexpr const char* kText = "text/plain; charset=utf-8";
+constexpr const char* kHtml = "text/html; charset=utf-8";
 constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-void SendJson(httplib::Response& response, const json& document, int status = 200) {
-  response.status = status;
-  response.set_content(document.dump(2, ' ', false, json::error_handler_t::replace) + "\n", kJson);
+// Bodies smaller than this go out as they are: gzip would save little and cost a buffer.
+constexpr std::size_t kCompressFrom = 1024;
+
+using internal::IncomingRequest;
+using internal::Reply;
+
+void SendJson(Reply& reply, const json& document, int status = 200) {
+  reply.Text(status, document.dump(2, ' ', false, json::error_handler_t::replace) + "\n", kJson);
 }
 
-void SendError(httplib::Response& response, int status, const std::string& message) {
-  SendJson(response, {{"error", message}}, status);
+void SendError(Reply& reply, int status, const std::string& message) { SendJson(reply, {{"error", message}}, status); }
+
+// gzip at zlib's fastest level when the client takes it. Never brotli: a client asking for br
+// could make the server spend 10-15x the CPU of gzip on every page (issue 17).
+void CompressIfAccepted(const IncomingRequest& request, Reply& reply,
+                        std::shared_ptr<std::string> into = std::make_shared<std::string>()) {
+  reply.headers.emplace_back("Vary", "Accept-Encoding");
+  if (reply.body->size() < kCompressFrom || !AcceptsGzip(request.header("Accept-Encoding"))) return;
+  if (!GzipFast(*reply.body, *into)) return;
+  reply.headers.emplace_back("Content-Encoding", "gzip");
+  reply.body = std::move(into);
 }
 
 std::vector<std::string> SecretsOf(const StoreView& view) {
@@ -57,6 +68,20 @@ const ProbeSnapshot* FindProbe(const StoreView& view, const std::string& target,
   return nullptr;
 }
 
+// Whether a browser sent this request on behalf of another site's page. Browsers send Origin with
+// every cross-origin POST (a plain form included, which needs no preflight) and Sec-Fetch-Site
+// where they support it; curl, Prometheus and scripts send neither. So a request that changes
+// something (an on-demand run costs money, a reload) is refused when either names another site.
+bool IsCrossSite(const IncomingRequest& request) {
+  const std::string fetch_site = request.header("Sec-Fetch-Site");
+  if (!fetch_site.empty() && fetch_site != "same-origin" && fetch_site != "none") return true;
+  const std::string origin = request.header("Origin");
+  if (origin.empty()) return false;
+  const auto scheme_end = origin.find("://");
+  if (scheme_end == std::string::npos) return true;  // "null" (sandboxed frames, file:) and the like
+  return !EqualsIgnoringCase(std::string_view(origin).substr(scheme_end + 3), request.header("Host"));
+}
+
 // Every TLS connection starts with the files as they are now (LiveWebConfig).
 int UseCurrentTls(SSL* connection, int*, void* live) {
   auto& web = *static_cast<internal::LiveWebConfig*>(live);
@@ -65,43 +90,12 @@ int UseCurrentTls(SSL* connection, int*, void* live) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-std::unique_ptr<httplib::Server> MakeServer(const WebConfig& web, internal::LiveWebConfig& live) {
-  if (!web.tls) return std::make_unique<httplib::Server>();
-  std::string error;
-  auto server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
-    const auto failure = internal::ConfigureTls(context, *web.tls);
-    if (failure) error = failure->message;
-    SSL_CTX_set_client_hello_cb(&context, UseCurrentTls, &live);
-    return !failure;
-  });
-  // The web config loader has set up the same files once already; this fails only when they
-  // changed in between.
-  if (!server->is_valid()) throw std::runtime_error("cannot set up TLS: " + error);
-  return server;
-}
-
 // An on-demand run ends within its probe's timeout; the margin covers a probe loop busy with
 // other work. The wait is bounded all the same, so a stopping runner never holds a worker.
 constexpr std::chrono::seconds kOnDemandMargin{5};
 
-// Connections served at once (each holds a worker thread until it closes); more wait in the queue.
-// Prometheus needs one or two; the rest is headroom against slow or hostile clients.
-constexpr std::size_t kMaxConnectionWorkers = 64;
-
-// Connections the kernel completes before the accept loop takes them. cpp-httplib's default is
-// 5: a burst of scrapes (several Prometheus replicas, a reloading fleet) beyond that has its
-// SYNs dropped and waits a second or more for the retransmission.
-constexpr int kListenBacklog = 1024;
-
-// ":port" is the dual-stack wildcard; on a kernel without IPv6 it falls back to IPv4.
+// ":port" is the dual-stack wildcard.
 constexpr const char* kDualStackHost = "::";
-
-bool HasIpv6() {
-  const int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
-  if (probe < 0) return false;
-  ::close(probe);
-  return true;
-}
 
 }  // namespace
 
@@ -124,24 +118,32 @@ std::string CheckHealth(const ListenAddress& listen, const WebConfig& web) {
   std::string host = listen.host;
   // Loopback IPv4 answers for both wildcards: "::" listens dual-stack.
   if (host.empty() || host == "0.0.0.0" || host == "::") host = "127.0.0.1";
-  std::unique_ptr<httplib::ClientImpl> client;
-  if (web.tls) {
-    auto https = std::make_unique<httplib::SSLClient>(host, listen.port);
-    https->enable_server_certificate_verification(false);
-    client = std::move(https);
-  } else {
-    client = std::make_unique<httplib::ClientImpl>(host, listen.port);
-  }
-  client->set_connection_timeout(3, 0);
-  client->set_read_timeout(3, 0);
-  const auto response = client->Get("/-/healthy");
+  auto ask = [&](bool tls) {
+    std::unique_ptr<httplib::ClientImpl> client;
+    if (tls) {
+      auto https = std::make_unique<httplib::SSLClient>(host, listen.port);
+      https->enable_server_certificate_verification(false);
+      client = std::move(https);
+    } else {
+      client = std::make_unique<httplib::ClientImpl>(host, listen.port);
+    }
+    client->set_connection_timeout(3, 0);
+    client->set_read_timeout(3, 0);
+    return client->Get("/-/healthy");
+  };
+  // Without the web config (a container's HEALTHCHECK line cannot know it), HTTPS is tried when
+  // plain HTTP gets no HTTP answer: the port speaks TLS.
+  auto response = ask(web.tls.has_value());
+  if (!response && !web.tls && response.error() != httplib::Error::Connection) response = ask(true);
   if (!response) return "no answer from " + host + ":" + std::to_string(listen.port) + ": " + httplib::to_string(response.error());
-  const bool asks_for_password = response->status == 401 && !web.basic_auth_users.empty();
+  // Liveness needs no password: a 401 asking for basic auth is the server answering.
+  const bool asks_for_password =
+      response->status == 401 && response->get_header_value("WWW-Authenticate").rfind("Basic", 0) == 0;
   if (response->status != 200 && !asks_for_password) return "/-/healthy answered " + std::to_string(response->status);
   return {};
 }
 
-// Buffers for /metrics bodies, handed back when the response is destroyed. Writing ~6 MB into
+// Buffers for /metrics bodies, handed back when the reply is destroyed. Writing ~6 MB into
 // fresh pages on every scrape (1,000 probes) cost more in page faults than the rendering; a few
 // kept buffers cost their size in RSS instead (two per pool: two concurrent scrapes).
 class ScrapeBuffers {
@@ -177,15 +179,11 @@ struct HttpServer::Impl {
   const SnapshotStore& store;
   const Collector& collector;
   ProbeRunner& runner;
-  // Before `server`: responses hold their buffers until sent. Two pools, so a text buffer's
-  // capacity is never spent on a gzip body ten times smaller.
+  // Two pools, so a text buffer's capacity is never spent on a gzip body ten times smaller.
   ScrapeBuffers text_buffers;
   ScrapeBuffers gzip_buffers;
-  internal::LiveWebConfig web;  // before `server`, whose TLS connections use it
-  std::unique_ptr<httplib::Server> server;
-  std::thread thread;
-  int port = 0;
-  int listen_socket = -1;  // the last socket cpp-httplib tried to bind: the bound one on success
+  internal::LiveWebConfig web;
+  std::unique_ptr<internal::HttpTransport> transport;
 
   std::mutex on_demand_mutex;
   std::map<std::pair<std::string, std::string>, Clock::time_point> last_on_demand;
@@ -196,138 +194,138 @@ struct HttpServer::Impl {
         store(snapshot_store),
         collector(metrics),
         runner(probe_runner),
-        web(options.web_config_file, options.web),
-        server(MakeServer(options.web, web)) {
-    // Slow or stuck clients must not hold worker threads for long (this bounds the TLS
-    // handshake too).
-    server->set_read_timeout(10, 0);
-    server->set_write_timeout(10, 0);
-    server->set_keep_alive_timeout(5);
-    server->set_payload_max_length(64 * 1024);
-    server->new_task_queue = [] { return new internal::GrowingWorkerPool(kMaxConnectionWorkers); };
-    // Instead of cpp-httplib's defaults, which add SO_REUSEPORT: with it a second exporter on
-    // the same port would start and share the connections (and the first one's TLS and basic
-    // auth would not protect the second's). SO_REUSEADDR alone lets a restart bind while old
-    // connections linger in TIME_WAIT, never while another socket listens.
-    server->set_socket_options([this](int socket) {
-      const int yes = 1;
-      const int no = 0;
-      ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-      // An IPv6 wildcard takes IPv4 too, whatever net.ipv6.bindv6only says ("[::1]" is IPv6 only
-      // by nature). Fails harmlessly on an IPv4 socket.
-      ::setsockopt(socket, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof(no));
-      listen_socket = socket;
-    });
-    // Every response: browsers must not guess HTML or script out of metrics, JSON or errors.
-    server->set_default_headers({{"X-Content-Type-Options", "nosniff"}});
-    // Before routing, so every path (unknown ones too) asks for credentials, and before a
-    // request body is read.
-    server->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
-      web.Refresh();
-      const std::shared_ptr<internal::BasicAuth> basic_auth = web.basic_auth();
-      if (basic_auth && !basic_auth->Allows(request.get_header_value("Authorization"))) {
-        response.status = 401;
-        response.set_header("WWW-Authenticate", "Basic realm=\"llm_probe_exporter\", charset=\"UTF-8\"");
-        response.set_content("Unauthorized\n", kText);
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      // `curl -X POST .../-/reload` sends neither a body nor a Content-Length, which cpp-httplib
-      // rejects with 400 once routing reads the body; such a request has no body (RFC 9112 6.3).
-      if (request.method == "POST" && request.path == "/-/reload" && !request.has_header("Content-Length") &&
-          !request.has_header("Transfer-Encoding")) {
-        Reload(response);
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    server->set_logger([](const httplib::Request& request, const httplib::Response& response) {
-      if (!LogEnabled(LogLevel::kDebug)) return;
+        web(options.web_config_file, options.web) {
+    transport = std::make_unique<internal::HttpTransport>(
+        options.listen, MakeTlsContext(), internal::LimitsForFdLimit(internal::RaiseFdLimit()),
+        [this](const IncomingRequest& request, Reply& reply) { Serve(request, reply); });
+  }
+
+  // The HTTPS context, or null for plain HTTP.
+  std::shared_ptr<SSL_CTX> MakeTlsContext() {
+    if (!options.web.tls) return nullptr;
+    std::shared_ptr<SSL_CTX> context(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+    if (!context) throw std::runtime_error("cannot set up TLS: no TLS context");
+    // The web config loader has set up the same files once already; this fails only when they
+    // changed in between.
+    if (const auto failure = internal::ConfigureTls(*context, *options.web.tls)) {
+      throw std::runtime_error("cannot set up TLS: " + failure->message);
+    }
+    SSL_CTX_set_client_hello_cb(context.get(), UseCurrentTls, &web);
+    return context;
+  }
+
+  void Serve(const IncomingRequest& request, Reply& reply) {
+    try {
+      Handle(request, reply);
+    } catch (const std::exception& error) {
+      Log(LogLevel::kError, "http", "request failed", {{"path", request.path}, {"error", error.what()}});
+      reply = Reply{};
+      reply.Text(500, "Internal server error\n");
+    }
+    if (LogEnabled(LogLevel::kDebug)) {
       Log(LogLevel::kDebug, "http", "request",
-          {{"method", request.method}, {"path", request.path}, {"status", std::to_string(response.status)}});
-    });
-    Routes();
+          {{"method", request.method}, {"path", request.path}, {"status", std::to_string(reply.status)}});
+    }
   }
 
-  void Routes() {
-    server->Get(options.telemetry_path, [this](const httplib::Request& request, httplib::Response& response) {
-      std::shared_ptr<std::string> body = text_buffers.Acquire();
-      collector.CollectText(*body);
-      response.set_header("Vary", "Accept-Encoding");
-      if (AcceptsGzip(request.get_header_value("Accept-Encoding"))) {
-        // Compressed here, at the fastest level: cpp-httplib would use zlib's default level,
-        // the larger part of a scrape's time. A content provider of known length is sent as is.
-        std::shared_ptr<std::string> gzipped = gzip_buffers.Acquire();
-        if (GzipFast(*body, *gzipped)) {
-          response.set_header("Content-Encoding", "gzip");
-          body = std::move(gzipped);
+  void Handle(const IncomingRequest& request, Reply& reply) {
+    // Before routing, so every path (unknown ones too) asks for credentials.
+    web.Refresh();
+    const std::shared_ptr<internal::BasicAuth> basic_auth = web.basic_auth();
+    if (basic_auth) {
+      const auto verdict = basic_auth->Check(request.header("Authorization"), request.remote_address);
+      if (verdict != internal::BasicAuth::kAllowed) {
+        if (verdict == internal::BasicAuth::kBusy) {
+          reply.headers.emplace_back("Retry-After", "1");
+          return reply.Text(429, "Too many logins at once from this address; retry\n");
         }
+        reply.headers.emplace_back("WWW-Authenticate", "Basic realm=\"llm_probe_exporter\", charset=\"UTF-8\"");
+        return reply.Text(401, "Unauthorized\n");
       }
-      response.set_content_provider(body->size(), kMetricsContentType,
-                                    [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-                                      return sink.write(body->data() + offset, length);
-                                    });
-    });
-    server->Get("/-/healthy", [](const httplib::Request&, httplib::Response& response) {
-      response.set_content("Healthy\n", kText);
-    });
-    server->Get("/-/ready", [this](const httplib::Request&, httplib::Response& response) {
+    }
+    const std::string_view path = request.path;
+    const std::string_view method = request.method;
+    const bool get = method == "GET" || method == "HEAD";
+    auto only = [&](const char* allowed) {
+      reply.headers.emplace_back("Allow", allowed);
+      reply.Text(405, std::string("Method not allowed; use ") + allowed + "\n");
+    };
+    if (path == options.telemetry_path) return get ? Metrics(request, reply) : only("GET, HEAD");
+    if (path == "/-/healthy") return get ? reply.Text(200, "Healthy\n") : only("GET, HEAD");
+    if (path == "/-/ready") {
+      if (!get) return only("GET, HEAD");
       const bool ready = store.Read().config != nullptr;
-      response.status = ready ? 200 : 503;
-      response.set_content(ready ? "Ready\n" : "Not ready: no configuration loaded\n", kText);
-    });
-    server->Post("/-/reload", [this](const httplib::Request&, httplib::Response& response) { Reload(response); });
-    server->Get("/-/reload", [](const httplib::Request&, httplib::Response& response) {
-      response.status = 405;
-      response.set_header("Allow", "POST");
-      response.set_content("Use POST to reload the configuration.\n", kText);
-    });
-    server->Get("/api/v1/targets", [this](const httplib::Request& request, httplib::Response& response) {
-      const StoreView view = store.Read();
-      if (request.has_param("group")) {
-        const auto document = internal::GroupDocument(view, request.get_param_value("group"));
-        if (!document) return SendError(response, 404, "no such group");
-        return SendJson(response, *document);
-      }
-      SendJson(response, internal::TargetsDocument(view, RedactorFor(view), NowUnix()));
-    });
-    server->Get("/probe", [this](const httplib::Request& request, httplib::Response& response) {
-      OnDemand(request, response);
-    });
-    server->Get("/", [this](const httplib::Request&, httplib::Response& response) {
-      const StoreView view = store.Read();
-      // The page has no script, no frame and no form, and styles only inline: nothing else may load.
-      response.set_header("Content-Security-Policy",
-                          "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
-                          "form-action 'none'; frame-ancestors 'none'");
-      response.set_content(internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view), NowUnix()),
-                                                options.telemetry_path),
-                           "text/html; charset=utf-8");
-    });
+      return reply.Text(ready ? 200 : 503, ready ? "Ready\n" : "Not ready: no configuration loaded\n");
+    }
+    if (path == "/-/reload") {
+      if (method != "POST") return only("POST");
+      if (IsCrossSite(request)) return reply.Text(403, "Cross-site requests may not reload the configuration\n");
+      return Reload(reply);
+    }
+    if (path == "/api/v1/targets") return get ? Targets(request, reply) : only("GET, HEAD");
+    if (path == "/probe") {
+      // An on-demand run can be billed: a link or an image on any web page would start one with
+      // a GET, so only a POST from no browser page or from our own origin does.
+      if (method != "POST") return only("POST");
+      if (IsCrossSite(request)) return SendError(reply, 403, "cross-site requests may not run probes");
+      return OnDemand(request, reply);
+    }
+    if (path == "/") return get ? StatusPage(request, reply) : only("GET, HEAD");
+    reply.Text(404, "Not Found\n");
   }
 
-  void Reload(httplib::Response& response) {
+  void Metrics(const IncomingRequest& request, Reply& reply) {
+    std::shared_ptr<std::string> body = text_buffers.Acquire();
+    collector.CollectText(*body);
+    reply.content_type = kMetricsContentType;
+    reply.body = body;
+    // Compressed here, at the fastest level: zlib's default level would be the larger part of a
+    // scrape's time.
+    CompressIfAccepted(request, reply, gzip_buffers.Acquire());
+  }
+
+  void Targets(const IncomingRequest& request, Reply& reply) {
+    const StoreView view = store.Read();
+    if (request.has_param("group")) {
+      const auto document = internal::GroupDocument(view, request.param("group"));
+      if (!document) return SendError(reply, 404, "no such group");
+      SendJson(reply, *document);
+    } else {
+      SendJson(reply, internal::TargetsDocument(view, RedactorFor(view), NowUnix()));
+    }
+    CompressIfAccepted(request, reply);
+  }
+
+  void StatusPage(const IncomingRequest& request, Reply& reply) {
+    const StoreView view = store.Read();
+    // The page has no script, no frame and no form, and styles only inline: nothing else may load.
+    reply.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'");
+    reply.Text(200,
+               internal::StatusPage(internal::TargetsDocument(view, RedactorFor(view), NowUnix()),
+                                    options.telemetry_path),
+               kHtml);
+    CompressIfAccepted(request, reply);
+  }
+
+  void Reload(Reply& reply) {
     const ReloadOutcome outcome =
         options.reload ? options.reload() : ReloadOutcome{ReloadOutcome::kFailed, "reload is not available"};
     if (outcome.kind == ReloadOutcome::kFailed) {
-      response.status = 500;
-      response.set_content("Reload failed; the running configuration stays: " +
-                               RedactorFor(store.Read()).Redact(outcome.error) + "\n",
-                           kText);
-      return;
+      return reply.Text(500, "Reload failed; the running configuration stays: " +
+                                 RedactorFor(store.Read()).Redact(outcome.error) + "\n");
     }
-    response.set_content(outcome.kind == ReloadOutcome::kUnchanged ? "Configuration unchanged\n"
-                                                                   : "Configuration reloaded\n",
-                         kText);
+    reply.Text(200, outcome.kind == ReloadOutcome::kUnchanged ? "Configuration unchanged\n" : "Configuration reloaded\n");
   }
 
-
-  void OnDemand(const httplib::Request& request, httplib::Response& response) {
-    const std::string target = request.get_param_value("target");
-    const std::string probe = request.get_param_value("probe");
-    if (target.empty() || probe.empty()) return SendError(response, 400, "target and probe are required");
+  void OnDemand(const IncomingRequest& request, Reply& reply) {
+    const std::string target = request.param("target");
+    const std::string probe = request.param("probe");
+    if (target.empty() || probe.empty()) return SendError(reply, 400, "target and probe are required");
     const StoreView before = store.Read();
     const ProbeSnapshot* configured = FindProbe(before, target, probe);
-    if (configured == nullptr) return SendError(response, 404, "no such target and probe");
+    if (configured == nullptr) return SendError(reply, 404, "no such target and probe");
     const auto wait_limit = configured->probe->timeout + kOnDemandMargin;
     {
       std::lock_guard lock(on_demand_mutex);
@@ -336,24 +334,25 @@ struct HttpServer::Impl {
       const double since = std::chrono::duration<double>(now - last->second).count();
       if (!inserted && since < options.on_demand_min_interval_seconds) {
         const int wait = static_cast<int>(options.on_demand_min_interval_seconds - since) + 1;
-        response.set_header("Retry-After", std::to_string(wait));
-        return SendError(response, 429, "this probe ran on demand moments ago; retry later");
+        reply.headers.emplace_back("Retry-After", std::to_string(wait));
+        return SendError(reply, 429, "this probe ran on demand moments ago; retry later");
       }
       last->second = now;
     }
     auto pending = runner.RunNow(target, probe);
     if (pending.wait_for(wait_limit) != std::future_status::ready) {
-      return SendError(response, 504, "the probe did not finish in time");
+      return SendError(reply, 504, "the probe did not finish in time");
     }
     const auto run = pending.get();
     if (!run) {
-      if (!FindProbe(store.Read(), target, probe)) return SendError(response, 404, "no such target and probe");
-      return SendError(response, 503, "the exporter is stopping");
+      if (!FindProbe(store.Read(), target, probe)) return SendError(reply, 404, "no such target and probe");
+      return SendError(reply, 503, "the exporter is stopping");
     }
     if (run->refusal) {
       const bool backoff = run->refusal->reason == SkipReason::kBackoff;
-      response.set_header("Retry-After", std::to_string(static_cast<long>(std::ceil(run->refusal->retry_after_seconds))));
-      return SendJson(response,
+      reply.headers.emplace_back("Retry-After",
+                                 std::to_string(static_cast<long>(std::ceil(run->refusal->retry_after_seconds))));
+      return SendJson(reply,
                       {{"error", backoff ? "the upstream asked for a pause (Retry-After); the probe waits it out"
                                          : "the target's daily budget (max_usd_per_day) is spent"},
                        {"reason", backoff ? "backoff" : "budget"}},
@@ -362,8 +361,7 @@ struct HttpServer::Impl {
     // A reload may have come in while the probe ran: its keys are redacted too.
     std::vector<std::string> secrets = SecretsOf(before);
     for (auto& secret : SecretsOf(store.Read())) secrets.push_back(std::move(secret));
-    SendJson(response, internal::OnDemandDocument(*run, request.get_param_value("debug") == "true",
-                                                  Redactor(std::move(secrets))));
+    SendJson(reply, internal::OnDemandDocument(*run, request.param("debug") == "true", Redactor(std::move(secrets))));
   }
 };
 
@@ -373,36 +371,10 @@ HttpServer::HttpServer(ServerOptions options, const SnapshotStore& store, const 
 
 HttpServer::~HttpServer() { Stop(); }
 
-int HttpServer::Bind() {
-  const ListenAddress& listen = impl_->options.listen;
-  const std::string host = listen.host == kDualStackHost && !HasIpv6() ? "0.0.0.0" : listen.host;
-  errno = 0;
-  if (listen.port == 0) {
-    impl_->port = impl_->server->bind_to_any_port(host);
-  } else if (impl_->server->bind_to_port(host, listen.port)) {
-    impl_->port = listen.port;
-  } else {
-    impl_->port = -1;
-  }
-  if (impl_->port <= 0) {
-    const std::string reason = errno == EADDRINUSE ? "address already in use, by another exporter or program"
-                               : errno != 0        ? std::strerror(errno)
-                                                   : "address not available";
-    const std::string shown = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    throw std::runtime_error("cannot listen on " + shown + ":" + std::to_string(listen.port) + ": " + reason);
-  }
-  // Listening again only raises the queue length (Linux keeps the socket and its connections).
-  ::listen(impl_->listen_socket, kListenBacklog);
-  return impl_->port;
-}
+int HttpServer::Bind() { return impl_->transport->Bind(); }
 
-void HttpServer::Start() {
-  impl_->thread = std::thread([impl = impl_.get()] { impl->server->listen_after_bind(); });
-}
+void HttpServer::Start() { impl_->transport->Start(); }
 
-void HttpServer::Stop() {
-  impl_->server->stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+void HttpServer::Stop() { impl_->transport->Stop(); }
 
 }  // namespace llm_probe

@@ -18,6 +18,22 @@ std::string OpenSslReason() {
   return reason != nullptr ? reason : "unknown OpenSSL error";
 }
 
+// What Go (and so exporter-toolkit) offers in TLS 1.2 once the suites without forward secrecy
+// (static RSA) and with CBC are left out.
+constexpr const char* kDefaultTls12Suites =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ":") + name;
+  return out;
+}
+
+std::string CipherList(const TlsServerConfig& tls) {
+  return tls.cipher_suites.empty() ? kDefaultTls12Suites : Joined(tls.cipher_suites);
+}
+
 // Accepts any certificate, for the modes that ask for one without verifying it.
 int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 
@@ -46,6 +62,17 @@ void SetClientAuth(SSL_CTX& context, ClientAuthType client_auth) {
 std::optional<TlsSetupError> ConfigureTls(SSL_CTX& context, const TlsServerConfig& tls) {
   ERR_clear_error();
   SSL_CTX_set_options(&context, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  if (tls.prefer_server_cipher_suites) {
+    SSL_CTX_set_options(&context, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  } else {
+    SSL_CTX_clear_options(&context, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  }
+  if (SSL_CTX_set_cipher_list(&context, CipherList(tls).c_str()) != 1) {
+    return TlsSetupError{"cipher_suites", "OpenSSL offers none of the cipher_suites: " + OpenSslReason()};
+  }
+  if (!tls.curve_preferences.empty() && SSL_CTX_set1_groups_list(&context, Joined(tls.curve_preferences).c_str()) != 1) {
+    return TlsSetupError{"curve_preferences", "OpenSSL supports none of the curve_preferences: " + OpenSslReason()};
+  }
   SSL_CTX_set_min_proto_version(&context, ProtocolVersion(tls.min_version));
   SSL_CTX_set_max_proto_version(&context, ProtocolVersion(tls.max_version));
   if (SSL_CTX_use_certificate_chain_file(&context, tls.cert_file.c_str()) != 1) {
@@ -70,6 +97,16 @@ std::optional<TlsSetupError> ConfigureTls(SSL_CTX& context, const TlsServerConfi
   }
   SetClientAuth(context, tls.client_auth);
   return std::nullopt;
+}
+
+void UseCipherChoices(SSL& connection, const TlsServerConfig& tls) {
+  if (tls.prefer_server_cipher_suites) {
+    SSL_set_options(&connection, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  } else {
+    SSL_clear_options(&connection, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  }
+  SSL_set_cipher_list(&connection, CipherList(tls).c_str());
+  if (!tls.curve_preferences.empty()) SSL_set1_groups_list(&connection, Joined(tls.curve_preferences).c_str());
 }
 
 }  // namespace llm_probe::internal

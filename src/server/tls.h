@@ -14,10 +14,14 @@
 namespace llm_probe::internal {
 
 struct TlsSetupError {
-  std::string_view key;  // the tls_server_config key to blame: cert_file, key_file, client_ca_file
+  std::string_view key;  // the tls_server_config key to blame: cert_file, key_file, client_ca_file, ...
   std::string message;
 };
 
 std::optional<TlsSetupError> ConfigureTls(SSL_CTX& context, const TlsServerConfig& tls);
+
+// Puts the cipher suites, groups and preference of `tls` on one connection (what SSL_set_SSL_CTX
+// does not carry over when a changed web config is used for a new connection).
+void UseCipherChoices(SSL& connection, const TlsServerConfig& tls);
 
 }  // namespace llm_probe::internal

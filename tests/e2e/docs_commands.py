@@ -71,7 +71,7 @@ COMMANDS = {
     "kubectl kustomize": "skip: names the tool; tests/e2e/check_kubernetes.py runs it",
     # docs/api.md
     "curl -s 'http://localhost:9835/api/v1/targets?group=chat-primary' | jq -r '.healthy_members[0] // empty'": RUN,
-    "curl -s 'http://localhost:9835/probe?target=relay-backup&probe=chat&debug=true' | jq .": RUN,
+    "curl -s -X POST 'http://localhost:9835/probe?target=relay-backup&probe=chat&debug=true' | jq .": RUN,
     # docs/benchmarks.md
     "wrk -t2 -c64": "skip: the load bench/run applies, not a whole command",
     "bench/run --only scrape": "skip: the benchmark stage",
@@ -86,8 +86,8 @@ COMMANDS = {
     "htpasswd -nBC 10 prometheus": "skip: asks for the password on the terminal",
     "python3 -c 'import bcrypt; print(bcrypt.hashpw(b\"PASSWORD\", bcrypt.gensalt(10)).decode())'":
         "skip: the alternative to htpasswd where python3-bcrypt is installed; CI installs htpasswd",
-    "curl -s 'http://localhost:9835/probe?target=relay-main&probe=chat'": RUN,
-    "curl -s 'http://localhost:9835/probe?target=relay-main&probe=models&debug=true'": RUN,
+    "curl -s -X POST 'http://localhost:9835/probe?target=relay-main&probe=chat'": RUN,
+    "curl -s -X POST 'http://localhost:9835/probe?target=relay-main&probe=models&debug=true'": RUN,
     "tests/browser/status_page.py --settle 40 --docs docs/status-page.png": "skip: rewrites a picture in the tree; "
                                                                            "ctest runs the browser test",
     # docs/reliability.md
@@ -108,7 +108,7 @@ COMMANDS = {
     # docs/runbook.md
     "curl -s http://<exporter>:9835/api/v1/targets": RUN,
     "curl -s 'http://<exporter>:9835/api/v1/targets?group=<group>'": RUN,
-    "curl -s 'http://<exporter>:9835/probe?target=<target>&probe=<probe>&debug=true'": RUN,
+    "curl -s -X POST 'http://<exporter>:9835/probe?target=<target>&probe=<probe>&debug=true'": RUN,
     "llm_probe_exporter --config.check --config.file=<file>": RUN,
     "curl -X POST http://<exporter>:9835/-/reload": RUN,
     "amtool silence add alertname=<alert> target=<target> --duration=2h --comment=\"<why>\"":

@@ -144,7 +144,7 @@ TEST(ConcurrencyTest, ScrapesOfEveryPageDuringReloads) {
   threads.emplace_back([&] {
     for (int i = 0; i < 3; ++i) {
       int status = 0;
-      Get(port, "/probe?target=t" + std::to_string(i) + "&probe=chat", &status);
+      testing::Post(port, "/probe?target=t" + std::to_string(i) + "&probe=chat", &status);
       EXPECT_TRUE(status == 200 || status == 404) << status;  // t2 may be gone by then
     }
   });

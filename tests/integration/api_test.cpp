@@ -192,30 +192,30 @@ TEST_F(ApiTest, ProbeRunsOneConfiguredProbeNowWithinItsRateLimit) {
                 Target("broken", "down", "[{name: chat, type: chat, model: gpt-4o}]"));
   const int port = exporter_->port();
   int status = 0;
-  EXPECT_EQ(json::parse(Get(port, "/probe?target=relay", &status))["error"], "target and probe are required");
+  EXPECT_EQ(json::parse(testing::Post(port, "/probe?target=relay", &status))["error"], "target and probe are required");
   EXPECT_EQ(status, 400);
-  Get(port, "/probe?target=relay&probe=nope", &status);
+  testing::Post(port, "/probe?target=relay&probe=nope", &status);
   EXPECT_EQ(status, 404);
-  Get(port, "/probe?target=http://elsewhere.example/v1&probe=chat", &status);
+  testing::Post(port, "/probe?target=http://elsewhere.example/v1&probe=chat", &status);
   EXPECT_EQ(status, 404) << "a URL is never a target";
 
-  const FieldTypes documented = DocumentedFields("GET /probe?target=T&probe=P[&debug=true]");
+  const FieldTypes documented = DocumentedFields("POST /probe?target=T&probe=P[&debug=true]");
   std::set<std::string> seen;
   for (const char* query : {"target=relay&probe=chat&debug=true", "target=streamer&probe=stream&debug=true",
                             "target=broken&probe=chat", "target=relay&probe=models"}) {
     SCOPED_TRACE(query);
-    const json reply = json::parse(Get(port, std::string("/probe?") + query, &status));
+    const json reply = json::parse(testing::Post(port, std::string("/probe?") + query, &status));
     EXPECT_EQ(status, 200);
     CheckFields(reply, "", documented, seen);
   }
   ExpectEveryDocumentedFieldSeen(documented, seen);
 
   const auto relay_requests = mock_.RequestCount("ok");
-  const json again = json::parse(Get(port, "/probe?target=relay&probe=chat", &status));
+  const json again = json::parse(testing::Post(port, "/probe?target=relay&probe=chat", &status));
   EXPECT_EQ(status, 429);
   EXPECT_THAT(again["error"].get<std::string>(), HasSubstr("retry later"));
   httplib::Client client("127.0.0.1", port);
-  const int retry_after = std::stoi(client.Get("/probe?target=relay&probe=chat")->get_header_value("Retry-After"));
+  const int retry_after = std::stoi(client.Post("/probe?target=relay&probe=chat")->get_header_value("Retry-After"));
   EXPECT_GE(retry_after, 1);
   EXPECT_LE(retry_after, 10);
   EXPECT_EQ(mock_.RequestCount("ok"), relay_requests) << "a refused run sends nothing upstream";
@@ -248,7 +248,7 @@ TEST(ApiProbeLifecycleTest, ProbeAnswersAtOnceWhenTheRunnerHasStopped) {
 
   const auto start = std::chrono::steady_clock::now();
   int status = 0;
-  const std::string reply = Get(port, "/probe?target=relay&probe=models", &status);
+  const std::string reply = testing::Post(port, "/probe?target=relay&probe=models", &status);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   EXPECT_EQ(status, 503);
   EXPECT_THAT(reply, HasSubstr("stopping"));
@@ -263,7 +263,7 @@ TEST_F(ApiTest, AProbeInFlightWhenTheExporterStopsStillAnswers) {
   StartExporter("global: {interval: 1h, timeout: 2s}\ntargets:\n" +
                 Target("stuck", "hang", "[{name: models, type: models}]"));
   int status = 0;
-  std::thread request([&] { Get(exporter_->port(), "/probe?target=stuck&probe=models", &status); });
+  std::thread request([&] { testing::Post(exporter_->port(), "/probe?target=stuck&probe=models", &status); });
   ASSERT_TRUE(WaitFor([&] { return mock_.RequestCount("hang") >= 1; }));
   const auto start = std::chrono::steady_clock::now();
   exporter_->Stop();
@@ -311,7 +311,7 @@ TEST_F(ApiTest, NoSecretReachesAnyOutput) {
     httplib::Client client("127.0.0.1", port);
     client.set_read_timeout(30, 0);
     client.set_basic_auth("prometheus", password.empty() ? basic_password.c_str() : password.c_str());
-    const auto response = client.Get(path.c_str());
+    const auto response = path.rfind("/probe", 0) == 0 ? client.Post(path.c_str()) : client.Get(path.c_str());
     std::string text = response ? std::to_string(response->status) + "\n" : "no response\n";
     if (response) {
       for (const auto& [name, value] : response->headers) text += name + ": " + value + "\n";

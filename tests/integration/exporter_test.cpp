@@ -313,7 +313,7 @@ TEST_F(ExporterTest, TheApiKeyAppearsNowhereButInTheUpstreamRequest) {
   const std::string success = Series("llm_probe_success", "keyed", "chat", "gpt-4o");
   ASSERT_TRUE(WaitFor([&] { return SeriesValue(Metrics(), success).has_value(); }));
   int status = 0;
-  const std::string on_demand = Get(exporter_->port(), "/probe?target=keyed&probe=chat&debug=true", &status);
+  const std::string on_demand = testing::Post(exporter_->port(), "/probe?target=keyed&probe=chat&debug=true", &status);
   EXPECT_EQ(status, 200);
   const std::string outputs[] = {Metrics(), Get(exporter_->port(), "/"),
                                  Get(exporter_->port(), "/api/v1/targets"), on_demand};

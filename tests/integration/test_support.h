@@ -6,12 +6,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -49,6 +51,15 @@ inline std::string Get(int port, const std::string& path, int* status = nullptr)
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(30, 0);
   auto response = client.Get(path);
+  if (status) *status = response ? response->status : 0;
+  return response ? response->body : std::string();
+}
+
+// An on-demand run or a reload: a POST without a body, as `curl -X POST` sends it.
+inline std::string Post(int port, const std::string& path, int* status = nullptr) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+  auto response = client.Post(path);
   if (status) *status = response ? response->status : 0;
   return response ? response->body : std::string();
 }
@@ -102,16 +113,25 @@ inline int ClosedPort() {
   return ntohs(address.sin_port);
 }
 
-inline const std::string kExporterBinary = std::string(LLM_PROBE_BINARY_DIR) + "/src/llm_probe_exporter";
+// The built exporter; LLM_PROBE_EXPORTER_UNDER_TEST names another one (an older build, to show
+// that a test of a fix fails without it).
+inline const std::string kExporterBinary = [] {
+  const char* other = std::getenv("LLM_PROBE_EXPORTER_UNDER_TEST");
+  return other && *other ? std::string(other) : std::string(LLM_PROBE_BINARY_DIR) + "/src/llm_probe_exporter";
+}();
 
 // The built exporter running as a user runs it, with its stderr in a file; killed when the
-// object goes if it has not exited by then.
+// object goes if it has not exited by then. `fd_limit` > 0: its RLIMIT_NOFILE, soft and hard.
 class Process {
  public:
-  Process(const std::vector<std::string>& args, const std::string& log_file) {
+  Process(const std::vector<std::string>& args, const std::string& log_file, long fd_limit = 0) {
     pid_ = fork();
     if (pid_ == 0) {
       freopen(log_file.c_str(), "w", stderr);
+      if (fd_limit > 0) {
+        const rlimit limit{static_cast<rlim_t>(fd_limit), static_cast<rlim_t>(fd_limit)};
+        setrlimit(RLIMIT_NOFILE, &limit);
+      }
       std::vector<char*> argv;
       argv.push_back(const_cast<char*>(kExporterBinary.c_str()));
       for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));

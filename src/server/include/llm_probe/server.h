@@ -1,4 +1,4 @@
-// The HTTP surface (DESIGN.md §5) on cpp-httplib: /metrics, the status page, the JSON API,
+// The HTTP surface (DESIGN.md §5) on Boost.Beast: /metrics, the status page, the JSON API,
 // on-demand probes, reload, liveness and readiness; HTTPS and basic auth from the web config.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "llm_probe/collector.h"
 #include "llm_probe/runner.h"
@@ -39,6 +40,12 @@ struct TlsServerConfig {
   ClientAuthType client_auth = ClientAuthType::kNoClientCert;
   TlsVersion min_version = TlsVersion::kTls12;
   TlsVersion max_version = TlsVersion::kTls13;
+  // TLS 1.2 suites by OpenSSL name, from exporter-toolkit's Go names; empty: the ECDHE suites with
+  // AES-GCM or ChaCha20-Poly1305 (forward secrecy, no CBC). TLS 1.3's suites are not chosen, as in Go.
+  std::vector<std::string> cipher_suites;
+  // Key exchange groups by OpenSSL name (X25519, P-256, ...); empty: OpenSSL's defaults.
+  std::vector<std::string> curve_preferences;
+  bool prefer_server_cipher_suites = true;
 };
 
 struct WebConfig {
@@ -59,8 +66,9 @@ struct ReloadOutcome {
 };
 
 // GETs /-/healthy on a local listen address (a wildcard host means loopback), as a container
-// health check without curl in the image: over HTTPS when the web config has TLS (the
-// certificate is not verified: it is our own, on loopback), and with basic auth configured a 401
+// health check without curl in the image: over HTTPS when the web config has TLS or, without a
+// web config, when plain HTTP gets no HTTP answer (a HEALTHCHECK line cannot know the config;
+// the certificate is not verified: it is our own, on loopback). A 401 asking for basic auth
 // counts as an answer, since the check has no password. Returns an empty string when healthy,
 // else why not.
 std::string CheckHealth(const ListenAddress& listen, const WebConfig& web = {});
