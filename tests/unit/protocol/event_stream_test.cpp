@@ -4,12 +4,8 @@
 #include "llm_probe/event_stream.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
+#include "test_corpus.h"
 
 namespace llm_probe {
 namespace {
@@ -21,9 +17,7 @@ struct Vector {
 };
 
 std::vector<Vector> PublishedVectors() {
-  std::ifstream in(std::string(LLM_PROBE_TESTDATA_DIR) + "/event_stream/aws-c-event-stream.json");
-  EXPECT_TRUE(in);
-  const auto file = nlohmann::json::parse(in);
+  const auto file = test_corpus::LoadCorpus("event_stream/aws-c-event-stream.json");
   std::vector<Vector> vectors;
   for (const auto& item : file["positive"]) {
     const std::string hex = item["hex"];
@@ -55,28 +49,15 @@ void ExpectDecodedAsPublished(const EventStreamMessage& message, const Vector& v
   }
 }
 
-std::uint32_t Crc32(std::string_view bytes) {
-  return static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()),
-                                          static_cast<uInt>(bytes.size())));
-}
+using test_corpus::BigEndian;
+using test_corpus::Crc32;
 
-std::string BigEndian32(std::uint32_t value) {
-  std::string bytes(4, '\0');
-  for (int i = 3; i >= 0; --i, value >>= 8) bytes[i] = static_cast<char>(value & 0xFF);
-  return bytes;
-}
-
-// A message with correct CRCs around the given header block and payload (for the cases AWS's
-// vectors do not cover: the other header types, damaged headers, sizes).
+std::string BigEndian32(std::uint32_t value) { return BigEndian(value, 4); }
 std::string Frame(const std::string& headers, const std::string& payload) {
-  std::string prelude = BigEndian32(static_cast<std::uint32_t>(16 + headers.size() + payload.size())) +
-                        BigEndian32(static_cast<std::uint32_t>(headers.size()));
-  std::string message = prelude + BigEndian32(Crc32(prelude)) + headers + payload;
-  return message + BigEndian32(Crc32(message));
+  return test_corpus::EventStreamFrame(headers, payload);
 }
-
 std::string Header(std::string_view name, char type, std::string_view value) {
-  return std::string(1, static_cast<char>(name.size())) + std::string(name) + type + std::string(value);
+  return test_corpus::EventStreamHeader(name, type, value);
 }
 
 TEST(EventStreamTest, DecodesEveryPublishedMessage) {

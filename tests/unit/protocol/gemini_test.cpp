@@ -5,29 +5,18 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "llm_probe/sse.h"
+#include "test_corpus.h"
 
 namespace llm_probe::internal {
 namespace {
 
 using nlohmann::json;
 
-json Corpus() {
-  std::ifstream in(std::string(LLM_PROBE_TESTDATA_DIR) + "/real_pending/gemini-native.json");
-  EXPECT_TRUE(in);
-  return json::parse(in);
-}
+constexpr const char* kCorpus = "real_pending/gemini-native.json";
 
-json Case(const std::string& id) {
-  const json corpus = Corpus();
-  for (const json& item : corpus["cases"]) {
-    if (item["id"] == id) return item;
-  }
-  ADD_FAILURE() << "no case " << id;
-  return json::object();
-}
+json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
+json Case(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id); }
 
 ReplyFacts ReadStream(std::string_view body) {
   SseParser parser;

@@ -5,27 +5,17 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include "test_corpus.h"
 
 namespace llm_probe::internal {
 namespace {
 
 using nlohmann::json;
 
-json Corpus() {
-  std::ifstream in(std::string(LLM_PROBE_TESTDATA_DIR) + "/real_pending/openai-responses.json");
-  EXPECT_TRUE(in);
-  return json::parse(in);
-}
+constexpr const char* kCorpus = "real_pending/openai-responses.json";
 
-std::string Body(const std::string& id) {
-  const json corpus = Corpus();
-  for (const json& item : corpus["cases"]) {
-    if (item["id"] == id) return item["body"];
-  }
-  ADD_FAILURE() << "no case " << id;
-  return {};
-}
+json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
+std::string Body(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id).value("body", ""); }
 
 ReplyFacts ReadStream(std::string_view body) {
   SseParser parser;
