@@ -38,7 +38,9 @@ constexpr std::int64_t kModelsCreated = 1715367049;
 constexpr const char* kReasoningText = "Let me think about the question first.";
 constexpr const char* kJson = "application/json";
 
-enum class Api { kOpenAi, kAnthropic };  // Azure speaks the OpenAI body format
+// Azure speaks the OpenAI body format; kResponses is OpenAI's /v1/responses, kGemini Google's
+// native generativelanguage API (v1beta).
+enum class Api { kOpenAi, kAnthropic, kResponses, kGemini };
 enum class Endpoint { kUnknown, kModels, kChat, kEmbeddings };
 
 struct Route {
@@ -46,7 +48,10 @@ struct Route {
   std::string path;  // without the scenario prefix
   Api api = Api::kOpenAi;
   Endpoint endpoint = Endpoint::kUnknown;
-  std::string deployment;  // Azure: names the model when the body does not
+  std::string deployment;  // Azure and Gemini: names the model when the body does not
+  bool stream_endpoint = false;  // Gemini's :streamGenerateContent streams whatever the body says
+  std::string page_token;        // Gemini models.list: where the page starts
+  std::string page_size;
 };
 
 Route RouteOf(const httplib::Request& request) {
@@ -61,9 +66,13 @@ Route RouteOf(const httplib::Request& request) {
       {"POST", "/v1/chat/completions", Api::kOpenAi, Endpoint::kChat},
       {"POST", "/v1/embeddings", Api::kOpenAi, Endpoint::kEmbeddings},
       {"POST", "/v1/messages", Api::kAnthropic, Endpoint::kChat},
+      {"POST", "/v1/responses", Api::kResponses, Endpoint::kChat},
+      {"GET", "/v1beta/models", Api::kGemini, Endpoint::kModels},
   };
   static const std::regex kScenarioPrefix(R"(/s/([^/]+)(/.*)?)");
   static const std::regex kAzureDeployment(R"(/openai/deployments/([^/]+)/(chat/completions|embeddings))");
+  // https://ai.google.dev/api/generate-content: POST {base}/models/{model}:generateContent
+  static const std::regex kGeminiMethod(R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent|embedContent))");
 
   Route route;
   route.path = request.path;
@@ -77,8 +86,17 @@ Route RouteOf(const httplib::Request& request) {
     if (method == known.method && route.path == known.path) {
       route.api = known.api;
       route.endpoint = known.endpoint;
+      route.page_token = request.get_param_value("pageToken");
+      route.page_size = request.get_param_value("pageSize");
       return route;
     }
+  }
+  if (method == "POST" && std::regex_match(route.path, match, kGeminiMethod)) {
+    route.api = Api::kGemini;
+    route.deployment = match[1];
+    route.endpoint = match[2] == "embedContent" ? Endpoint::kEmbeddings : Endpoint::kChat;
+    route.stream_endpoint = match[2] == "streamGenerateContent";
+    return route;
   }
   // Azure answers 404 without api-version, which catches probes that forget it.
   if (!request.has_param("api-version")) return route;
@@ -156,7 +174,10 @@ struct Reply {
 Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& request, bool stream,
                 std::uint64_t sequence) {
   Reply reply;
-  reply.id = (route.api == Api::kAnthropic ? "msg_mock_" : "chatcmpl-mock-") + std::to_string(sequence);
+  static const std::map<Api, std::string> kIdPrefixes = {
+      {Api::kOpenAi, "chatcmpl-mock-"}, {Api::kAnthropic, "msg_mock_"}, {Api::kResponses, "resp_mock_"},
+      {Api::kGemini, "mockResponseId"}};
+  reply.id = kIdPrefixes.at(route.api) + std::to_string(sequence);
   reply.created = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
   const auto model = request.find("model");
@@ -175,9 +196,11 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
   }
   // A stream script's token counts are taken as given; plain replies obey the request's limit.
   // Reasoning spends the budget first, which is how reasoning models end up with no content.
-  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
-    const auto limit = request.find(key);
-    if (stream || limit == request.end() || !limit->is_number_integer()) continue;
+  const auto generation_config = request.find("generationConfig");  // Gemini's maxOutputTokens
+  const json& limits = generation_config != request.end() && generation_config->is_object() ? *generation_config : request;
+  for (const char* key : {"max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens"}) {
+    const auto limit = limits.find(key);
+    if (stream || limit == limits.end() || !limit->is_number_integer()) continue;
     const auto budget = static_cast<std::size_t>(std::max<std::int64_t>(0, limit->get<std::int64_t>()));
     if (reply.reasoning.size() > budget) reply.reasoning.resize(budget);
     if (reply.content.size() > budget - reply.reasoning.size()) {
@@ -194,7 +217,9 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
 }
 
 std::string DefaultErrorType(Api api, int status) {
-  if (api == Api::kOpenAi) return status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
+  if (api == Api::kOpenAi || api == Api::kResponses) {
+    return status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
+  }
   static const std::map<int, std::string> kAnthropicTypes = {
       {401, "authentication_error"}, {402, "billing_error"},     {403, "permission_error"},
       {404, "not_found_error"},      {413, "request_too_large"}, {429, "rate_limit_error"},
@@ -204,7 +229,50 @@ std::string DefaultErrorType(Api api, int status) {
   return status >= 500 ? "api_error" : "invalid_request_error";
 }
 
+// google.rpc.Status names by HTTP status, as Google's APIs map them
+// (https://cloud.google.com/apis/design/errors#handling_errors).
+std::string GoogleStatusName(int status) {
+  static const std::map<int, std::string> kNames = {
+      {400, "INVALID_ARGUMENT"}, {401, "UNAUTHENTICATED"},    {403, "PERMISSION_DENIED"},
+      {404, "NOT_FOUND"},        {409, "ABORTED"},            {429, "RESOURCE_EXHAUSTED"},
+      {499, "CANCELLED"},        {500, "INTERNAL"},           {501, "NOT_IMPLEMENTED"},
+      {503, "UNAVAILABLE"},      {504, "DEADLINE_EXCEEDED"}};
+  const auto known = kNames.find(status);
+  return known != kNames.end() ? known->second : status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+}
+
+// Google's error envelope (samples: tests/testdata/real_pending/gemini-native.json). error_type
+// names the status (default from the HTTP status); error_code is, on a 429, the QuotaFailure's
+// quotaId (a "PerDay" one is a daily quota), otherwise an ErrorInfo reason such as
+// API_KEY_INVALID or API_KEY_SERVICE_BLOCKED, sent with the LocalizedMessage Google adds to it.
+json GeminiErrorEnvelope(const Behaviour& behaviour) {
+  json error = {{"code", behaviour.status},
+                {"message", behaviour.error_message},
+                {"status", behaviour.error_type.empty() ? GoogleStatusName(behaviour.status) : behaviour.error_type}};
+  if (behaviour.status == 429) {
+    const std::string quota_id =
+        behaviour.error_code.empty() ? "GenerateRequestsPerMinutePerProjectPerModel-FreeTier" : behaviour.error_code;
+    error["details"] = {{{"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
+                         {"violations",
+                          {{{"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
+                            {"quotaId", quota_id},
+                            {"quotaDimensions", {{"location", "global"}, {"model", "gemini-2.5-flash"}}},
+                            {"quotaValue", "10"}}}}},
+                        {{"@type", "type.googleapis.com/google.rpc.RetryInfo"}, {"retryDelay", "27s"}}};
+  } else if (!behaviour.error_code.empty()) {
+    error["details"] = {{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
+                         {"reason", behaviour.error_code},
+                         {"domain", "googleapis.com"},
+                         {"metadata", {{"service", "generativelanguage.googleapis.com"}}}},
+                        {{"@type", "type.googleapis.com/google.rpc.LocalizedMessage"},
+                         {"locale", "en-US"},
+                         {"message", behaviour.error_message}}};
+  }
+  return {{"error", error}};
+}
+
 json ErrorEnvelope(Api api, const Behaviour& behaviour) {
+  if (api == Api::kGemini) return GeminiErrorEnvelope(behaviour);
   const std::string type =
       behaviour.error_type.empty() ? DefaultErrorType(api, behaviour.status) : behaviour.error_type;
   if (api == Api::kAnthropic) {
@@ -292,6 +360,143 @@ json AnthropicBody(const Reply& reply, const Behaviour& behaviour) {
   return body;
 }
 
+// Gemini's usage: candidatesTokenCount excludes the thoughts, which Google counts apart.
+json GeminiUsage(const Reply& reply) {
+  const int thoughts = static_cast<int>(reply.reasoning.size());
+  const int candidates = std::max(0, reply.completion_tokens - thoughts);
+  json usage = {{"promptTokenCount", reply.prompt_tokens},
+                {"candidatesTokenCount", candidates},
+                {"totalTokenCount", reply.prompt_tokens + candidates + thoughts},
+                {"promptTokensDetails", {{{"modality", "TEXT"}, {"tokenCount", reply.prompt_tokens}}}}};
+  if (thoughts > 0) usage["thoughtsTokenCount"] = thoughts;
+  return usage;
+}
+
+json GeminiCandidate(const json& parts, const char* finish_reason) {
+  json content = {{"role", "model"}};
+  if (!parts.empty()) content = {{"parts", parts}, {"role", "model"}};
+  json candidate = {{"content", content}};
+  if (finish_reason != nullptr) candidate["finishReason"] = finish_reason;
+  candidate["index"] = 0;
+  return candidate;
+}
+
+// Google's models.list: a page of pageSize models (default 50, as Google's) and the token of the
+// next page while models remain (https://ai.google.dev/api/models#method:-models.list).
+json GeminiModels(const Route& route, const Behaviour& behaviour) {
+  const std::size_t first = route.page_token.empty() ? 0 : std::stoul(route.page_token.substr(5));
+  const std::size_t size = route.page_size.empty() ? 50 : std::max<std::size_t>(1, std::stoul(route.page_size));
+  json models = json::array();
+  const bool empty = behaviour.body == BodyKind::kEmptyModelList || behaviour.body == BodyKind::kEmptyContent ||
+                     behaviour.body == BodyKind::kNoChoices;
+  for (std::size_t i = first; !empty && i < behaviour.models.size() && i < first + size; ++i) {
+    const std::string& id = behaviour.models[i];
+    const bool embedding = id.find("embedding") != std::string::npos;
+    models.push_back({{"name", "models/" + id},
+                      {"version", "001"},
+                      {"displayName", id},
+                      {"inputTokenLimit", 1048576},
+                      {"outputTokenLimit", embedding ? 1 : 65536},
+                      {"supportedGenerationMethods",
+                       embedding ? json{"embedContent"} : json{"generateContent", "countTokens"}}});
+  }
+  json body = {{"models", models}};
+  if (!empty && first + size < behaviour.models.size()) body["nextPageToken"] = "page-" + std::to_string(first + size);
+  return body;
+}
+
+// The generateContent / embedContent bodies; safety_block and prompt_blocked are the two ways
+// Google's filters refuse (real_pending/gemini-native.json: gemini-native-safety-finish and
+// gemini-native-prompt-blocked).
+json GeminiBody(const Route& route, const Reply& reply, const Behaviour& behaviour) {
+  if (route.endpoint == Endpoint::kModels) return GeminiModels(route, behaviour);
+  if (route.endpoint == Endpoint::kEmbeddings) {
+    json values = json::array();
+    for (int i = 0; behaviour.body != BodyKind::kEmptyContent && i < kEmbeddingDimensions; ++i) {
+      values.push_back(std::round(std::sin(i + 1.0) * 1e4) / 1e5);
+    }
+    return {{"embedding", {{"values", values}}}};
+  }
+  json body = json::object();
+  if (behaviour.body == BodyKind::kPromptBlocked) {
+    body["promptFeedback"] = {{"blockReason", "PROHIBITED_CONTENT"}};
+  } else if (behaviour.body == BodyKind::kSafetyBlock) {
+    json candidate = GeminiCandidate(json::array(), "SAFETY");
+    candidate.erase("content");
+    candidate["safetyRatings"] = {{{"category", "HARM_CATEGORY_HATE_SPEECH"}, {"probability", "NEGLIGIBLE"}},
+                                  {{"category", "HARM_CATEGORY_DANGEROUS_CONTENT"}, {"probability", "HIGH"}, {"blocked", true}}};
+    body["candidates"] = {candidate};
+  } else if (behaviour.body == BodyKind::kNoChoices) {
+    body["candidates"] = json::array();
+  } else {
+    json parts = json::array();
+    if (!reply.content.empty()) parts.push_back({{"text", Join(reply.content)}});
+    body["candidates"] = {GeminiCandidate(parts, reply.length_limited ? "MAX_TOKENS" : "STOP")};
+  }
+  if (!behaviour.omit_usage) body["usageMetadata"] = GeminiUsage(reply);
+  body["modelVersion"] = reply.model;
+  body["responseId"] = reply.id;
+  return body;
+}
+
+json ResponsesUsage(const Reply& reply) {
+  return {{"input_tokens", reply.prompt_tokens},
+          {"input_tokens_details", {{"cached_tokens", 0}}},
+          {"output_tokens", reply.completion_tokens},
+          {"output_tokens_details", {{"reasoning_tokens", reply.reasoning.size()}}},
+          {"total_tokens", reply.prompt_tokens + reply.completion_tokens}};
+}
+
+// A Responses API response object in the API reference's shape (real_pending/openai-responses.json,
+// responses-completed). `status` is in_progress, completed, incomplete or failed.
+json ResponsesObject(const Reply& reply, const Behaviour& behaviour, const std::string& status, bool with_output) {
+  json output = json::array();
+  if (with_output && !reply.reasoning.empty()) {
+    output.push_back({{"type", "reasoning"}, {"id", "rs_" + reply.id}, {"summary", json::array()}});
+  }
+  if (with_output && behaviour.body != BodyKind::kNoChoices && !reply.content.empty()) {
+    output.push_back({{"type", "message"},
+                      {"id", "msg_" + reply.id},
+                      {"status", status == "incomplete" ? "incomplete" : "completed"},
+                      {"role", "assistant"},
+                      {"content", {{{"type", "output_text"}, {"text", Join(reply.content)}, {"annotations", json::array()}}}}});
+  }
+  json error = nullptr;
+  if (status == "failed") {
+    error = {{"code", behaviour.error_code.empty() ? "server_error" : behaviour.error_code},
+             {"message", behaviour.error_message}};
+  }
+  const bool ended = status == "completed" || status == "incomplete";
+  return {{"id", reply.id},
+          {"object", "response"},
+          {"created_at", reply.created},
+          {"status", status},
+          {"error", error},
+          {"incomplete_details", status == "incomplete" ? json{{"reason", "max_output_tokens"}} : json(nullptr)},
+          {"instructions", nullptr},
+          {"max_output_tokens", nullptr},
+          {"model", reply.model},
+          {"output", output},
+          {"parallel_tool_calls", true},
+          {"previous_response_id", nullptr},
+          {"reasoning", {{"effort", nullptr}, {"summary", nullptr}}},
+          {"store", true},
+          {"temperature", 1.0},
+          {"text", {{"format", {{"type", "text"}}}}},
+          {"tool_choice", "auto"},
+          {"tools", json::array()},
+          {"top_p", 1.0},
+          {"truncation", "disabled"},
+          {"usage", ended && !behaviour.omit_usage ? ResponsesUsage(reply) : json(nullptr)},
+          {"user", nullptr},
+          {"metadata", json::object()}};
+}
+
+std::string ResponsesStatus(const Reply& reply, const Behaviour& behaviour) {
+  if (behaviour.body == BodyKind::kErrorEnvelope) return "failed";  // a 200 whose response failed
+  return reply.length_limited ? "incomplete" : "completed";
+}
+
 struct Body {
   std::string text;
   std::string content_type;
@@ -299,11 +504,17 @@ struct Body {
 
 Body RenderBody(const Route& route, const Reply& reply, const Behaviour& behaviour) {
   if (behaviour.body == BodyKind::kHtml) return {HtmlPage(behaviour.status), "text/html; charset=utf-8"};
-  if (behaviour.body == BodyKind::kErrorEnvelope || !IsSuccess(behaviour.status)) {
+  const bool failed_response = route.api == Api::kResponses && IsSuccess(behaviour.status);
+  if ((behaviour.body == BodyKind::kErrorEnvelope && !failed_response) || !IsSuccess(behaviour.status)) {
     return {ErrorEnvelope(route.api, behaviour).dump(), kJson};
   }
-  const json body =
-      route.api == Api::kAnthropic ? AnthropicBody(reply, behaviour) : OpenAiBody(route.endpoint, reply, behaviour);
+  json body;
+  switch (route.api) {
+    case Api::kAnthropic: body = AnthropicBody(reply, behaviour); break;
+    case Api::kGemini: body = GeminiBody(route, reply, behaviour); break;
+    case Api::kResponses: body = ResponsesObject(reply, behaviour, ResponsesStatus(reply, behaviour), true); break;
+    case Api::kOpenAi: body = OpenAiBody(route.endpoint, reply, behaviour); break;
+  }
   const std::string text = behaviour.body == BodyKind::kJsonArray ? json::array({body}).dump() : body.dump();
   // Cut in half, the object never closes: invalid whatever the endpoint.
   if (behaviour.body == BodyKind::kMalformedJson) return {text.substr(0, text.size() / 2), kJson};
@@ -313,8 +524,8 @@ Body RenderBody(const Route& route, const Reply& reply, const Behaviour& behavio
 bool StreamsReply(const Route& route, const Behaviour& behaviour, const json& request) {
   const bool streamable_body = behaviour.body == BodyKind::kNormal || behaviour.body == BodyKind::kEmptyContent ||
                                behaviour.body == BodyKind::kNoChoices;
-  return route.endpoint == Endpoint::kChat && IsTrue(request, "stream") && IsSuccess(behaviour.status) &&
-         streamable_body;
+  return route.endpoint == Endpoint::kChat && (route.stream_endpoint || IsTrue(request, "stream")) &&
+         IsSuccess(behaviour.status) && streamable_body;
 }
 
 std::string Rfc3339(std::chrono::system_clock::time_point when) {
@@ -367,6 +578,118 @@ class StreamFormat {
   virtual std::vector<std::string> Token(const std::string& text, bool reasoning) = 0;
   virtual std::vector<std::string> Closing() = 0;
   virtual std::string Error() = 0;
+  // Sent between the opening and the first token when the script asks for keep-alives.
+  virtual std::string KeepAlive() { return ": keep-alive\n\n"; }
+};
+
+// :streamGenerateContent?alt=sse: one GenerateContentResponse per event, framed with CRLF as
+// Google sends it; the last carries finishReason and the whole usage. No opening event and no
+// keep-alive comments. Reasoning tokens are thought parts ("thought": true).
+class GeminiStream : public StreamFormat {
+ public:
+  GeminiStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override { return {}; }
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    json part = {{"text", text}};
+    if (reasoning) part["thought"] = true;
+    return {Chunk(json::array({part}), nullptr)};
+  }
+  std::vector<std::string> Closing() override {
+    return {Chunk(json::array({{{"text", ""}}}), reply_.length_limited ? "MAX_TOKENS" : "STOP")};
+  }
+  std::string Error() override { return Data(GeminiErrorEnvelope(ErrorOf(behaviour_))); }
+  std::string KeepAlive() override { return ""; }
+
+ private:
+  static std::string Data(const json& payload) { return "data: " + payload.dump() + "\r\n\r\n"; }
+  // An error inside a 200 stream names a status of its own; 500 INTERNAL unless scripted.
+  static Behaviour ErrorOf(Behaviour behaviour) {
+    if (IsSuccess(behaviour.status)) behaviour.status = 500;
+    return behaviour;
+  }
+
+  std::string Chunk(const json& parts, const char* finish_reason) const {
+    json body = json::object();
+    body["candidates"] = json::array();
+    if (behaviour_.body != BodyKind::kNoChoices) body["candidates"].push_back(GeminiCandidate(parts, finish_reason));
+    if (!behaviour_.omit_usage) body["usageMetadata"] = GeminiUsage(reply_);
+    body["modelVersion"] = reply_.model;
+    body["responseId"] = reply_.id;
+    return Data(body);
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+};
+
+// Responses API streaming events (https://platform.openai.com/docs/api-reference/responses-streaming;
+// samples in real_pending/openai-responses.json), each with its sequence_number. The end is
+// response.completed, or response.incomplete when the output limit cut it. A scripted error is
+// response.failed, or the bare `error` event when error_type is "error_event".
+class ResponsesStream : public StreamFormat {
+ public:
+  ResponsesStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override {
+    std::vector<std::string> events = {
+        Event("response.created", {{"response", ResponsesObject(reply_, behaviour_, "in_progress", false)}}),
+        Event("response.in_progress", {{"response", ResponsesObject(reply_, behaviour_, "in_progress", false)}})};
+    if (HasMessage()) {
+      events.push_back(Event("response.output_item.added", {{"output_index", 0}, {"item", Message("in_progress", false)}}));
+      events.push_back(Event("response.content_part.added", {{"item_id", MessageId()}, {"output_index", 0},
+                                                             {"content_index", 0}, {"part", Part(false)}}));
+    }
+    return events;
+  }
+  // Reasoning is not streamed as text (only counted in usage), as the API does without summaries.
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    if (reasoning || !HasMessage()) return {};
+    return {Event("response.output_text.delta",
+                  {{"item_id", MessageId()}, {"output_index", 0}, {"content_index", 0}, {"delta", text}})};
+  }
+  std::vector<std::string> Closing() override {
+    std::vector<std::string> events;
+    if (HasMessage()) {
+      events.push_back(Event("response.output_text.done", {{"item_id", MessageId()}, {"output_index", 0},
+                                                           {"content_index", 0}, {"text", Join(reply_.content)}}));
+      events.push_back(Event("response.content_part.done", {{"item_id", MessageId()}, {"output_index", 0},
+                                                            {"content_index", 0}, {"part", Part(true)}}));
+      events.push_back(Event("response.output_item.done", {{"output_index", 0}, {"item", Message("completed", true)}}));
+    }
+    const std::string status = ResponsesStatus(reply_, behaviour_);
+    events.push_back(Event("response." + status, {{"response", ResponsesObject(reply_, behaviour_, status, true)}}));
+    return events;
+  }
+  std::string Error() override {
+    if (behaviour_.error_type == "error_event") {
+      return Event("error", {{"code", behaviour_.error_code.empty() ? "server_error" : behaviour_.error_code},
+                             {"message", behaviour_.error_message},
+                             {"param", nullptr}});
+    }
+    return Event("response.failed", {{"response", ResponsesObject(reply_, behaviour_, "failed", false)}});
+  }
+
+ private:
+  bool HasMessage() const { return behaviour_.body != BodyKind::kNoChoices && !reply_.content.empty(); }
+  std::string MessageId() const { return "msg_" + reply_.id; }
+  json Part(bool done) const {
+    return {{"type", "output_text"}, {"text", done ? Join(reply_.content) : ""}, {"annotations", json::array()}};
+  }
+  json Message(const char* status, bool done) const {
+    return {{"id", MessageId()}, {"type", "message"}, {"status", status}, {"role", "assistant"},
+            {"content", done ? json::array({Part(true)}) : json::array()}};
+  }
+  std::string Event(const std::string& name, json fields) {
+    json data = {{"type", name}};
+    for (auto& [key, value] : fields.items()) data[key] = std::move(value);
+    data["sequence_number"] = sequence_++;
+    return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+  int sequence_ = 0;
 };
 
 class OpenAiStream : public StreamFormat {
@@ -520,7 +843,7 @@ StreamPlan PlanStream(StreamFormat& format, const Reply& reply, const Behaviour&
     for (const std::string& text : texts) plan.events.push_back({at, text});
   };
   add(Milliseconds(0), format.Opening());
-  if (script.keepalive_comments) add(Milliseconds(0), {": keep-alive\n\n"});
+  if (script.keepalive_comments && !format.KeepAlive().empty()) add(Milliseconds(0), {format.KeepAlive()});
   const std::size_t sent = std::min({cut, error, total});
   for (std::size_t i = 0; i < sent; ++i) add(slot(i), format.Token(tokens[i].first, tokens[i].second));
   if (sent == cut) {
@@ -562,6 +885,12 @@ Behaviour OwnError(int status, std::string type, std::string code, std::string m
   behaviour.error_code = std::move(code);
   behaviour.error_message = std::move(message);
   return behaviour;
+}
+
+bool HasGeminiKey(const httplib::Request& request) {
+  const std::string key =
+      request.has_header("x-goog-api-key") ? request.get_header_value("x-goog-api-key") : request.get_param_value("key");
+  return key == kGeminiApiKey;
 }
 
 // httplib 0.11 listens with a backlog of 5, so a burst of connections (a whole probe round at
@@ -626,6 +955,13 @@ struct MockUpstream::Impl {
       const Behaviour unknown_url = OwnError(404, "invalid_request_error", "unknown_url", message);
       return Respond(route, unknown_url, no_request, admission, response);
     }
+    if (route.api == Api::kGemini && !HasGeminiKey(request)) {
+      // Google's reply to a missing or wrong key (real_pending/gemini-native.json,
+      // gemini-native-api-key-invalid).
+      const Behaviour invalid_key = OwnError(400, "INVALID_ARGUMENT", "API_KEY_INVALID",
+                                             "API key not valid. Please pass a valid API key.");
+      return Respond(route, invalid_key, no_request, admission, response);
+    }
     const Behaviour& behaviour = *admission.behaviour;
     Behaviour stopped = OwnError(503, "", "", "mock upstream is stopping");
     stopped.headers["Connection"] = "close";  // an idle keep-alive connection would hold up Stop()
@@ -665,6 +1001,10 @@ struct MockUpstream::Impl {
       std::unique_ptr<StreamFormat> format;
       if (route.api == Api::kAnthropic) {
         format = std::make_unique<AnthropicStream>(reply, behaviour);
+      } else if (route.api == Api::kGemini) {
+        format = std::make_unique<GeminiStream>(reply, behaviour);
+      } else if (route.api == Api::kResponses) {
+        format = std::make_unique<ResponsesStream>(reply, behaviour);
       } else {
         const auto options = request.find("stream_options");
         const bool include_usage = options != request.end() && options->is_object() && IsTrue(*options, "include_usage");
@@ -919,6 +1259,8 @@ const std::map<std::string, BodyKind> kBodyKinds = {
     {"error_envelope", BodyKind::kErrorEnvelope},
     {"json_array", BodyKind::kJsonArray},
     {"empty_model_list", BodyKind::kEmptyModelList},
+    {"safety_block", BodyKind::kSafetyBlock},
+    {"prompt_blocked", BodyKind::kPromptBlocked},
 };
 
 const Binders<Behaviour> kBehaviourBinders = {

@@ -42,6 +42,10 @@ enum class BodyKind {
   kErrorEnvelope,   // the provider's error envelope, whatever the status (also with 200)
   kJsonArray,       // a JSON array where an object is expected
   kEmptyModelList,  // models: "data": []
+  // Gemini's content filters (elsewhere a normal reply): a candidate with finishReason SAFETY
+  // and no content, or promptFeedback.blockReason and no candidate; never streamed.
+  kSafetyBlock,
+  kPromptBlocked,
 };
 // A streamed reply is sent for chat requests with "stream": true, a 2xx status and one of
 // kNormal, kEmptyContent, kNoChoices (OpenAI: chunks with "choices": [], Anthropic: no content
@@ -76,6 +80,11 @@ struct Behaviour {
   // /messages; remaining is 0 on a 429. Entries in `headers` win over them.
   bool ratelimit_headers = false;
 };
+
+// Gemini (http://HOST:PORT/s/<scenario>/v1beta, paths /models, /models/<id>:generateContent,
+// :streamGenerateContent?alt=sse, :embedContent) accepts only this key, in x-goog-api-key or
+// ?key=; any other gets Google's 400 API_KEY_INVALID envelope.
+inline constexpr const char* kGeminiApiKey = "mock-gemini-api-key";
 
 // What the mock received, for asserting the probe's request.
 struct RecordedRequest {

@@ -666,6 +666,233 @@ TEST(MockUpstreamStop, EndsARunningStream) {
   EXPECT_NE(client.get(), httplib::Error::Success);
 }
 
+// Gemini native API (samples: tests/testdata/real_pending/gemini-native.json).
+const httplib::Headers kGeminiKey = {{"x-goog-api-key", kGeminiApiKey}};
+const json kGeminiChat = {{"contents", {{{"role", "user"}, {"parts", {{{"text", "hi"}}}}}}},
+                          {"generationConfig", {{"maxOutputTokens", 50}}}};
+
+// The data of each SSE event, split at Google's CRLF CRLF; the flag says every event, the last
+// included, ended so (an LF-only blank line anywhere makes it false).
+std::pair<std::vector<json>, bool> GeminiEvents(const std::string& body) {
+  std::vector<json> events;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    const std::size_t end = std::min(body.find("\r\n\r\n", start), body.size());
+    const std::string block = body.substr(start, end - start);
+    EXPECT_TRUE(block.starts_with("data: ")) << block;
+    events.push_back(json::parse(block.substr(6), nullptr, false));
+    start = end + 4;
+  }
+  const bool crlf = body.ends_with("\r\n\r\n") && body.find("\n\n") == std::string::npos;
+  return {events, crlf};
+}
+
+TEST_F(MockUpstreamTest, GeminiGenerateContentHasGooglesShape) {
+  const auto result = Post("/s/g/v1beta/models/gemini-2.5-flash:generateContent", kGeminiChat, kGeminiKey);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  const json reply = json::parse(result->body);
+  ASSERT_EQ(reply["candidates"].size(), 1u);
+  EXPECT_EQ(reply["candidates"][0]["content"], json::parse(R"({"parts":[{"text":"OK"}],"role":"model"})"));
+  EXPECT_EQ(reply["candidates"][0]["finishReason"], "STOP");
+  EXPECT_EQ(reply["modelVersion"], "gemini-2.5-flash");
+  EXPECT_EQ(reply["usageMetadata"]["promptTokenCount"], 8);
+  EXPECT_EQ(reply["usageMetadata"]["candidatesTokenCount"], 1);
+  EXPECT_EQ(reply["usageMetadata"]["totalTokenCount"], 9);
+  EXPECT_TRUE(reply["responseId"].is_string());
+}
+
+TEST_F(MockUpstreamTest, GeminiThinkingSpendsTheOutputLimit) {
+  mock_.SetBehaviour("t", Behaviour{.stream = {.reasoning_tokens = 5}});
+  json request = kGeminiChat;
+  request["generationConfig"]["maxOutputTokens"] = 4;
+  const json reply = json::parse(Post("/s/t/v1beta/models/gemini-2.5-pro:generateContent", request, kGeminiKey)->body);
+  // As in gemini-native-max-tokens-thinking: MAX_TOKENS, a content without parts, all spent thinking.
+  EXPECT_EQ(reply["candidates"][0]["content"], json::parse(R"({"role":"model"})"));
+  EXPECT_EQ(reply["candidates"][0]["finishReason"], "MAX_TOKENS");
+  EXPECT_EQ(reply["usageMetadata"]["thoughtsTokenCount"], 4);
+  EXPECT_EQ(reply["usageMetadata"]["candidatesTokenCount"], 0);
+}
+
+TEST_F(MockUpstreamTest, GeminiRejectsAMissingOrWrongKeyAsGoogleDoes) {
+  const std::string path = "/s/k/v1beta/models/gemini-2.5-flash:generateContent";
+  for (const httplib::Headers& headers : {httplib::Headers{}, httplib::Headers{{"x-goog-api-key", "wrong"}},
+                                          httplib::Headers{{"Authorization", std::string("Bearer ") + kGeminiApiKey}}}) {
+    const auto result = Post(path, kGeminiChat, headers);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 400);
+    const json error = json::parse(result->body)["error"];
+    EXPECT_EQ(error["code"], 400);
+    EXPECT_EQ(error["status"], "INVALID_ARGUMENT");
+    EXPECT_EQ(error["message"], "API key not valid. Please pass a valid API key.");
+    EXPECT_EQ(error["details"][0]["@type"], "type.googleapis.com/google.rpc.ErrorInfo");
+    EXPECT_EQ(error["details"][0]["reason"], "API_KEY_INVALID");
+  }
+  EXPECT_EQ(Post(path + "?key=" + kGeminiApiKey, kGeminiChat)->status, 200);  // the query form Google also takes
+  EXPECT_EQ(Post(path, kGeminiChat, kGeminiKey)->status, 200);
+}
+
+TEST_F(MockUpstreamTest, GeminiModelsArePaged) {
+  mock_.SetBehaviour("p", Behaviour{.models = {"gemini-2.5-flash", "gemini-2.5-pro", "text-embedding-004"}});
+  client_->set_default_headers(kGeminiKey);
+  const json first = json::parse(Get("/s/p/v1beta/models?pageSize=2")->body);
+  ASSERT_EQ(first["models"].size(), 2u);
+  EXPECT_EQ(first["models"][0]["name"], "models/gemini-2.5-flash");
+  EXPECT_EQ(first["models"][1]["supportedGenerationMethods"], json::parse(R"(["generateContent","countTokens"])"));
+  ASSERT_TRUE(first["nextPageToken"].is_string());
+  const json second =
+      json::parse(Get("/s/p/v1beta/models?pageSize=2&pageToken=" + first["nextPageToken"].get<std::string>())->body);
+  ASSERT_EQ(second["models"].size(), 1u);
+  EXPECT_EQ(second["models"][0]["name"], "models/text-embedding-004");
+  EXPECT_FALSE(second.contains("nextPageToken"));
+  EXPECT_EQ(json::parse(Get("/s/p/v1beta/models")->body)["models"].size(), 3u);  // default page: 50
+}
+
+TEST_F(MockUpstreamTest, GeminiEmbedContent) {
+  const json reply = json::parse(
+      Post("/s/e/v1beta/models/text-embedding-004:embedContent", {{"content", {{"parts", {{{"text", "hi"}}}}}}}, kGeminiKey)
+          ->body);
+  EXPECT_EQ(reply["embedding"]["values"].size(), 8u);
+}
+
+TEST_F(MockUpstreamTest, GeminiStreamIsCrlfFramedAndEndsWithFinishReason) {
+  mock_.SetBehaviour("s", Behaviour{.content = "Hello there friend", .stream = {.token_count = 3}});
+  const auto result = Post("/s/s/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", kGeminiChat, kGeminiKey);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->get_header_value("Content-Type"), "text/event-stream");
+  const auto [events, crlf] = GeminiEvents(result->body);
+  EXPECT_TRUE(crlf) << result->body;
+  ASSERT_EQ(events.size(), 4u);
+  std::string text;
+  for (const json& event : events) text += event["candidates"][0]["content"]["parts"][0]["text"].get<std::string>();
+  EXPECT_EQ(text, "Hello there friend");
+  EXPECT_FALSE(events[2]["candidates"][0].contains("finishReason"));
+  EXPECT_EQ(events[3]["candidates"][0]["finishReason"], "STOP");
+  EXPECT_EQ(events[3]["usageMetadata"]["candidatesTokenCount"], 3);
+}
+
+TEST_F(MockUpstreamTest, GeminiStreamCutHasNoFinishReason) {
+  mock_.SetBehaviour("c", Behaviour{.stream = {.token_count = 5, .cut_after_tokens = 2}});
+  // httplib reports the cut chunked body as an error; what arrived before it is what counts.
+  httplib::Request request;
+  request.method = "POST";
+  request.path = "/s/c/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+  request.body = kGeminiChat.dump();
+  request.set_header("x-goog-api-key", kGeminiApiKey);
+  std::string body;
+  request.content_receiver = [&body](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+    body.append(data, size);
+    return true;
+  };
+  EXPECT_NE(client_->send(request).error(), httplib::Error::Success);
+  const auto [events, crlf] = GeminiEvents(body);
+  EXPECT_EQ(events.size(), 2u);
+  for (const json& event : events) EXPECT_FALSE(event["candidates"][0].contains("finishReason")) << event;
+}
+
+TEST_F(MockUpstreamTest, GeminiSafetyFiltersAndQuota) {
+  mock_.SetBehaviour("f", std::vector<Behaviour>{{.body = BodyKind::kSafetyBlock},
+                                                 {.body = BodyKind::kPromptBlocked},
+                                                 {.status = 429, .error_code = "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                                                  .error_message = "You exceeded your current quota"}});
+  const std::string path = "/s/f/v1beta/models/gemini-2.5-flash:generateContent";
+  const json safety = json::parse(Post(path, kGeminiChat, kGeminiKey)->body);
+  EXPECT_EQ(safety["candidates"][0]["finishReason"], "SAFETY");
+  EXPECT_FALSE(safety["candidates"][0].contains("content"));
+  EXPECT_EQ(safety["candidates"][0]["safetyRatings"][1]["blocked"], true);
+  const json blocked = json::parse(Post(path, kGeminiChat, kGeminiKey)->body);
+  EXPECT_EQ(blocked["promptFeedback"]["blockReason"], "PROHIBITED_CONTENT");
+  EXPECT_FALSE(blocked.contains("candidates"));
+  const auto quota = Post(path, kGeminiChat, kGeminiKey);
+  EXPECT_EQ(quota->status, 429);
+  const json error = json::parse(quota->body)["error"];
+  EXPECT_EQ(error["status"], "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(error["details"][0]["@type"], "type.googleapis.com/google.rpc.QuotaFailure");
+  EXPECT_EQ(error["details"][0]["violations"][0]["quotaId"], "GenerateRequestsPerDayPerProjectPerModel-FreeTier");
+}
+
+// OpenAI Responses API (samples: tests/testdata/real_pending/openai-responses.json).
+const json kResponsesRequest = {{"model", "gpt-4o"}, {"input", "hi"}, {"max_output_tokens", 50}};
+
+TEST_F(MockUpstreamTest, ResponsesSyncHasTheReferenceShape) {
+  mock_.SetBehaviour("r", Behaviour{.content = "Silent circuits hum"});
+  const json reply = PostForJson("/s/r/v1/responses", kResponsesRequest);
+  EXPECT_THAT(reply["id"].get<std::string>(), ::testing::StartsWith("resp_"));
+  EXPECT_EQ(reply["object"], "response");
+  EXPECT_EQ(reply["status"], "completed");
+  EXPECT_EQ(reply["model"], "gpt-4o");
+  ASSERT_EQ(reply["output"].size(), 1u);
+  EXPECT_EQ(reply["output"][0]["type"], "message");
+  EXPECT_EQ(reply["output"][0]["content"][0]["type"], "output_text");
+  EXPECT_EQ(reply["output"][0]["content"][0]["text"], "Silent circuits hum");
+  EXPECT_EQ(reply["usage"]["output_tokens"], 3);
+  EXPECT_EQ(reply["usage"]["total_tokens"], 11);
+}
+
+TEST_F(MockUpstreamTest, ResponsesIncompleteWithoutTextWhenReasoningSpendsTheLimit) {
+  mock_.SetBehaviour("i", Behaviour{.stream = {.reasoning_tokens = 6}});
+  json request = kResponsesRequest;
+  request["max_output_tokens"] = 6;
+  const json reply = PostForJson("/s/i/v1/responses", request);
+  EXPECT_EQ(reply["status"], "incomplete");
+  EXPECT_EQ(reply["incomplete_details"]["reason"], "max_output_tokens");
+  ASSERT_EQ(reply["output"].size(), 1u);
+  EXPECT_EQ(reply["output"][0]["type"], "reasoning");
+  EXPECT_EQ(reply["usage"]["output_tokens_details"]["reasoning_tokens"], 6);
+}
+
+TEST_F(MockUpstreamTest, ResponsesFailedAndErrorEnvelope) {
+  mock_.SetBehaviour("x", std::vector<Behaviour>{{.body = BodyKind::kErrorEnvelope, .error_message = "The model failed to generate a response."},
+                                                 {.status = 429, .error_message = "Rate limit reached"}});
+  const json failed = PostForJson("/s/x/v1/responses", kResponsesRequest);
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_EQ(failed["error"], json::parse(R"({"code":"server_error","message":"The model failed to generate a response."})"));
+  const auto limited = Post("/s/x/v1/responses", kResponsesRequest);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(json::parse(limited->body)["error"]["message"], "Rate limit reached");
+}
+
+TEST_F(MockUpstreamTest, ResponsesStreamEvents) {
+  mock_.SetBehaviour("rs", Behaviour{.content = "Hi there", .stream = {.token_count = 2}});
+  json request = kResponsesRequest;
+  request["stream"] = true;
+  const auto result = Post("/s/rs/v1/responses", request);
+  ASSERT_TRUE(result);
+  const Sse sse = ParseSse(result->body);
+  EXPECT_THAT(EventNames(sse),
+              ElementsAre("response.created", "response.in_progress", "response.output_item.added",
+                          "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+                          "response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "response.completed"));
+  std::string text;
+  for (std::size_t i = 0; i < sse.events.size(); ++i) {
+    const json data = json::parse(sse.events[i].data);
+    EXPECT_EQ(data["type"], sse.events[i].event);
+    EXPECT_EQ(data["sequence_number"], i);
+    if (data["type"] == "response.output_text.delta") text += data["delta"].get<std::string>();
+  }
+  EXPECT_EQ(text, "Hi there");
+  const json completed = json::parse(sse.events.back().data)["response"];
+  EXPECT_EQ(completed["status"], "completed");
+  EXPECT_EQ(completed["usage"]["output_tokens"], 2);
+}
+
+TEST_F(MockUpstreamTest, ResponsesStreamFaults) {
+  mock_.SetBehaviour("rf", std::vector<Behaviour>{{.stream = {.token_count = 3, .error_after_tokens = 1}},
+                                                  {.error_type = "error_event", .error_code = "ERR_SOMETHING",
+                                                   .error_message = "Something went wrong",
+                                                   .stream = {.token_count = 3, .error_after_tokens = 1}}});
+  json request = kResponsesRequest;
+  request["stream"] = true;
+  const Sse failed = ParseSse(Post("/s/rf/v1/responses", request)->body);
+  EXPECT_EQ(failed.events.back().event, "response.failed");
+  EXPECT_EQ(json::parse(failed.events.back().data)["response"]["error"]["code"], "server_error");
+  const Sse error = ParseSse(Post("/s/rf/v1/responses", request)->body);
+  EXPECT_EQ(error.events.back().event, "error");
+  EXPECT_EQ(json::parse(error.events.back().data)["code"], "ERR_SOMETHING");
+  EXPECT_EQ(json::parse(error.events.back().data)["message"], "Something went wrong");
+}
+
 TEST(MockUpstreamStart, FailsOnABusyPort) {
   MockUpstream first;
   const int port = first.Start();
