@@ -78,4 +78,10 @@ class EventStreamDecoder {
 
 std::string_view EventStreamErrorName(EventStreamError error);
 
+// The wire form of `message` (its wire_size is ignored): prelude, prelude CRC, headers, payload,
+// message CRC — what EventStreamDecoder reads back. Header values are written as their type
+// wants them (numbers truncated to the type's width, strings and byte arrays with a u16 length,
+// UUIDs as their 16 bytes). The mock upstream's ConverseStream is written with it.
+std::string EncodeEventStreamMessage(const EventStreamMessage& message);
+
 }  // namespace llm_probe

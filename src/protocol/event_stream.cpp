@@ -92,6 +92,49 @@ bool ReadHeaders(std::string_view block, std::vector<EventStreamHeader>& headers
 
 std::string_view EventStreamErrorName(EventStreamError error) { return NameOf(kErrorNames, error); }
 
+namespace {
+
+void AppendBigEndian(std::string& out, std::uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+
+void AppendHeader(std::string& out, const EventStreamHeader& header) {
+  out += static_cast<char>(header.name.size());
+  out += header.name;
+  out += static_cast<char>(header.type);
+  const auto number = static_cast<std::uint64_t>(header.number);
+  switch (header.type) {
+    case EventStreamValueType::kBoolTrue:
+    case EventStreamValueType::kBoolFalse: break;
+    case EventStreamValueType::kByte: AppendBigEndian(out, number, 1); break;
+    case EventStreamValueType::kInt16: AppendBigEndian(out, number, 2); break;
+    case EventStreamValueType::kInt32: AppendBigEndian(out, number, 4); break;
+    case EventStreamValueType::kInt64:
+    case EventStreamValueType::kTimestamp: AppendBigEndian(out, number, 8); break;
+    case EventStreamValueType::kBytes:
+    case EventStreamValueType::kString:
+      AppendBigEndian(out, header.bytes.size(), 2);
+      out += header.bytes;
+      break;
+    case EventStreamValueType::kUuid: out += header.bytes; break;
+  }
+}
+
+}  // namespace
+
+std::string EncodeEventStreamMessage(const EventStreamMessage& message) {
+  std::string headers;
+  for (const EventStreamHeader& header : message.headers) AppendHeader(headers, header);
+  std::string out;
+  AppendBigEndian(out, 16 + headers.size() + message.payload.size(), 4);
+  AppendBigEndian(out, headers.size(), 4);
+  AppendBigEndian(out, Crc32(out), 4);
+  out += headers;
+  out += message.payload;
+  AppendBigEndian(out, Crc32(out), 4);
+  return out;
+}
+
 std::optional<std::string_view> EventStreamMessage::StringHeader(std::string_view name) const {
   for (const EventStreamHeader& header : headers) {
     if (header.name == name && header.type == EventStreamValueType::kString) return header.bytes;

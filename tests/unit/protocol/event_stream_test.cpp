@@ -72,6 +72,42 @@ TEST(EventStreamTest, DecodesEveryPublishedMessage) {
   }
 }
 
+TEST(EventStreamTest, EncoderWritesEveryPublishedMessageByteForByte) {
+  for (const Vector& vector : PublishedVectors()) {
+    EventStreamDecoder decoder;
+    std::vector<EventStreamMessage> messages;
+    decoder.Feed(vector.bytes, messages);
+    ASSERT_EQ(messages.size(), 1u) << vector.name;
+    EXPECT_EQ(EncodeEventStreamMessage(messages[0]), vector.bytes) << vector.name;
+  }
+}
+
+TEST(EventStreamTest, EncodedHeadersOfEveryTypeRoundTrip) {
+  EventStreamMessage message;
+  message.payload = R"({"delta":{"text":"Hi"}})";
+  using Type = EventStreamValueType;
+  message.headers = {{"t", Type::kBoolTrue, 1, ""},          {"f", Type::kBoolFalse, 0, ""},
+                     {"b", Type::kByte, -2, ""},             {"s", Type::kInt16, -300, ""},
+                     {"i", Type::kInt32, -70000, ""},        {"l", Type::kInt64, -5000000000, ""},
+                     {"y", Type::kBytes, 0, std::string("\0\xff", 2)}, {":event-type", Type::kString, 0, "contentBlockDelta"},
+                     {"ts", Type::kTimestamp, 1700000000123, ""}, {"u", Type::kUuid, 0, std::string(16, '\x5a')}};
+  const std::string wire = EncodeEventStreamMessage(message);
+  EventStreamDecoder decoder;
+  std::vector<EventStreamMessage> decoded;
+  decoder.Feed(wire, decoded);
+  ASSERT_EQ(decoded.size(), 1u);
+  EXPECT_EQ(decoder.error(), EventStreamError::kNone);
+  EXPECT_EQ(decoded[0].payload, message.payload);
+  EXPECT_EQ(decoded[0].wire_size, wire.size());
+  ASSERT_EQ(decoded[0].headers.size(), message.headers.size());
+  for (std::size_t i = 0; i < message.headers.size(); ++i) {
+    EXPECT_EQ(decoded[0].headers[i].name, message.headers[i].name);
+    EXPECT_EQ(decoded[0].headers[i].type, message.headers[i].type);
+    EXPECT_EQ(decoded[0].headers[i].number, message.headers[i].number) << message.headers[i].name;
+    EXPECT_EQ(decoded[0].headers[i].bytes, message.headers[i].bytes) << message.headers[i].name;
+  }
+}
+
 TEST(EventStreamTest, AllMessagesInOneStreamSplitAtEveryByteDecodeAlike) {
   const std::vector<Vector> vectors = PublishedVectors();
   std::string stream;
