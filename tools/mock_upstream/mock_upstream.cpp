@@ -15,9 +15,13 @@
 #include <limits>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
+
+#include "llm_probe/event_stream.h"
+#include "llm_probe/sigv4.h"
 
 namespace mock_upstream {
 namespace {
@@ -40,7 +44,8 @@ constexpr const char* kJson = "application/json";
 
 // Azure speaks the OpenAI body format; kResponses is OpenAI's /v1/responses, kGemini Google's
 // native generativelanguage API (v1beta).
-enum class Api { kOpenAi, kAnthropic, kResponses, kGemini };
+// kBedrock is Bedrock Runtime's Converse API.
+enum class Api { kOpenAi, kAnthropic, kResponses, kGemini, kBedrock };
 enum class Endpoint { kUnknown, kModels, kChat, kEmbeddings };
 
 struct Route {
@@ -72,6 +77,8 @@ Route RouteOf(const httplib::Request& request) {
   static const std::regex kScenarioPrefix(R"(/s/([^/]+)(/.*)?)");
   static const std::regex kAzureDeployment(R"(/openai/deployments/([^/]+)/(chat/completions|embeddings))");
   // https://ai.google.dev/api/generate-content: POST {base}/models/{model}:generateContent
+  // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+  static const std::regex kBedrockMethod(R"(/model/([^/]+)/(converse|converse-stream))");
   static const std::regex kGeminiMethod(R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent|embedContent))");
 
   Route route;
@@ -96,6 +103,13 @@ Route RouteOf(const httplib::Request& request) {
     route.deployment = match[1];
     route.endpoint = match[2] == "embedContent" ? Endpoint::kEmbeddings : Endpoint::kChat;
     route.stream_endpoint = match[2] == "streamGenerateContent";
+    return route;
+  }
+  if (method == "POST" && std::regex_match(route.path, match, kBedrockMethod)) {
+    route.api = Api::kBedrock;
+    route.deployment = match[1];
+    route.endpoint = Endpoint::kChat;
+    route.stream_endpoint = match[2] == "converse-stream";
     return route;
   }
   // Azure answers 404 without api-version, which catches probes that forget it.
@@ -176,7 +190,7 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
   Reply reply;
   static const std::map<Api, std::string> kIdPrefixes = {
       {Api::kOpenAi, "chatcmpl-mock-"}, {Api::kAnthropic, "msg_mock_"}, {Api::kResponses, "resp_mock_"},
-      {Api::kGemini, "mockResponseId"}};
+      {Api::kGemini, "mockResponseId"}, {Api::kBedrock, "mock-request-"}};
   reply.id = kIdPrefixes.at(route.api) + std::to_string(sequence);
   reply.created = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
@@ -196,9 +210,13 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
   }
   // A stream script's token counts are taken as given; plain replies obey the request's limit.
   // Reasoning spends the budget first, which is how reasoning models end up with no content.
-  const auto generation_config = request.find("generationConfig");  // Gemini's maxOutputTokens
-  const json& limits = generation_config != request.end() && generation_config->is_object() ? *generation_config : request;
-  for (const char* key : {"max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens"}) {
+  // Gemini's generationConfig.maxOutputTokens, Bedrock's inferenceConfig.maxTokens.
+  const auto generation_config = request.find("generationConfig");
+  const auto inference_config = request.find("inferenceConfig");
+  const json& limits = generation_config != request.end() && generation_config->is_object() ? *generation_config
+                       : inference_config != request.end() && inference_config->is_object() ? *inference_config
+                                                                                              : request;
+  for (const char* key : {"max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens", "maxTokens"}) {
     const auto limit = limits.find(key);
     if (stream || limit == limits.end() || !limit->is_number_integer()) continue;
     const auto budget = static_cast<std::size_t>(std::max<std::int64_t>(0, limit->get<std::int64_t>()));
@@ -271,8 +289,22 @@ json GeminiErrorEnvelope(const Behaviour& behaviour) {
   return {{"error", error}};
 }
 
+// Bedrock's exception names by status (API reference, Converse "Errors"); error_type overrides.
+std::string BedrockErrorType(const Behaviour& behaviour) {
+  if (!behaviour.error_type.empty()) return behaviour.error_type;
+  static const std::map<int, std::string> kTypes = {
+      {400, "ValidationException"},   {403, "AccessDeniedException"},   {404, "ResourceNotFoundException"},
+      {408, "ModelTimeoutException"}, {424, "ModelErrorException"},     {429, "ThrottlingException"},
+      {500, "InternalServerException"}, {503, "ServiceUnavailableException"}};
+  const auto known = kTypes.find(behaviour.status);
+  return known != kTypes.end() ? known->second : behaviour.status >= 500 ? "InternalServerException" : "ValidationException";
+}
+
 json ErrorEnvelope(Api api, const Behaviour& behaviour) {
   if (api == Api::kGemini) return GeminiErrorEnvelope(behaviour);
+  // AWS JSON protocol: the type is in x-amzn-ErrorType (set by the caller), the body a message
+  // (real_pending/bedrock.json).
+  if (api == Api::kBedrock) return {{"message", behaviour.error_message}};
   const std::string type =
       behaviour.error_type.empty() ? DefaultErrorType(api, behaviour.status) : behaviour.error_type;
   if (api == Api::kAnthropic) {
@@ -497,6 +529,30 @@ std::string ResponsesStatus(const Reply& reply, const Behaviour& behaviour) {
   return reply.length_limited ? "incomplete" : "completed";
 }
 
+json BedrockUsage(const Reply& reply) {
+  return {{"inputTokens", reply.prompt_tokens},
+          {"outputTokens", reply.completion_tokens},
+          {"totalTokens", reply.prompt_tokens + reply.completion_tokens}};
+}
+
+const char* BedrockStopReason(const Reply& reply) { return reply.length_limited ? "max_tokens" : "end_turn"; }
+
+// Converse's reply (API reference, Converse "Response Syntax"); reasoning is a reasoningContent block.
+json BedrockBody(const Reply& reply, const Behaviour& behaviour) {
+  json content = json::array();
+  if (behaviour.body != BodyKind::kNoChoices) {
+    if (!reply.reasoning.empty()) {
+      content.push_back({{"reasoningContent", {{"reasoningText", {{"text", Join(reply.reasoning)}, {"signature", "mock"}}}}}});
+    }
+    content.push_back({{"text", Join(reply.content)}});
+  }
+  json body = {{"metrics", {{"latencyMs", 42}}},
+               {"output", {{"message", {{"content", content}, {"role", "assistant"}}}}},
+               {"stopReason", BedrockStopReason(reply)}};
+  if (!behaviour.omit_usage) body["usage"] = BedrockUsage(reply);
+  return body;
+}
+
 struct Body {
   std::string text;
   std::string content_type;
@@ -513,6 +569,7 @@ Body RenderBody(const Route& route, const Reply& reply, const Behaviour& behavio
     case Api::kAnthropic: body = AnthropicBody(reply, behaviour); break;
     case Api::kGemini: body = GeminiBody(route, reply, behaviour); break;
     case Api::kResponses: body = ResponsesObject(reply, behaviour, ResponsesStatus(reply, behaviour), true); break;
+    case Api::kBedrock: body = BedrockBody(reply, behaviour); break;
     case Api::kOpenAi: body = OpenAiBody(route.endpoint, reply, behaviour); break;
   }
   const std::string text = behaviour.body == BodyKind::kJsonArray ? json::array({body}).dump() : body.dump();
@@ -621,6 +678,63 @@ class GeminiStream : public StreamFormat {
 
   const Reply& reply_;
   const Behaviour& behaviour_;
+};
+
+// ConverseStream: application/vnd.amazon.eventstream frames (both CRCs) whose JSON payloads are
+// the events of the first frames botocore logged in boto/boto3#4584 (real_pending/bedrock.json):
+// messageStart, contentBlockDelta..., contentBlockStop, messageStop, metadata; each with the
+// "p" padding Bedrock adds. A scripted error is an exception frame; damaged_crc_after_tokens
+// sends one token frame with a wrong message CRC.
+class BedrockStream : public StreamFormat {
+ public:
+  BedrockStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override { return {Event("messageStart", {{"role", "assistant"}})}; }
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    const json delta = reasoning ? json{{"reasoningContent", {{"text", text}}}} : json{{"text", text}};
+    std::vector<std::string> frames;
+    if (reasoning != reasoning_ && tokens_ > 0) frames.push_back(Event("contentBlockStop", {{"contentBlockIndex", block_++}}));
+    reasoning_ = reasoning;
+    std::string frame = Event("contentBlockDelta", {{"contentBlockIndex", block_}, {"delta", delta}});
+    if (tokens_++ == behaviour_.stream.damaged_crc_after_tokens) frame.back() = static_cast<char>(frame.back() ^ 0x01);
+    frames.push_back(std::move(frame));
+    return frames;
+  }
+  std::vector<std::string> Closing() override {
+    std::vector<std::string> frames;
+    if (tokens_ > 0) frames.push_back(Event("contentBlockStop", {{"contentBlockIndex", block_}}));
+    frames.push_back(Event("messageStop", {{"stopReason", BedrockStopReason(reply_)}}));
+    json metadata = {{"metrics", {{"latencyMs", 42}}}};
+    if (!behaviour_.omit_usage) metadata["usage"] = BedrockUsage(reply_);
+    frames.push_back(Event("metadata", metadata));
+    return frames;
+  }
+  std::string Error() override {
+    Behaviour behaviour = behaviour_;
+    if (IsSuccess(behaviour.status)) behaviour.status = 500;
+    return Frame({{":exception-type", BedrockErrorType(behaviour)}, {":content-type", "application/json"},
+                  {":message-type", "exception"}},
+                 json{{"message", behaviour.error_message}}.dump());
+  }
+  std::string KeepAlive() override { return ""; }
+
+ private:
+  static std::string Frame(const std::vector<std::pair<std::string, std::string>>& headers, std::string payload) {
+    llm_probe::EventStreamMessage message;
+    for (const auto& [name, value] : headers) message.headers.push_back({name, llm_probe::EventStreamValueType::kString, 0, value});
+    message.payload = std::move(payload);
+    return llm_probe::EncodeEventStreamMessage(message);
+  }
+  std::string Event(const char* type, json payload) const {
+    payload["p"] = std::string("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").substr(0, 10 + reply_.id.size());
+    return Frame({{":event-type", type}, {":content-type", "application/json"}, {":message-type", "event"}}, payload.dump());
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+  int block_ = 0;
+  int tokens_ = 0;
+  bool reasoning_ = false;
 };
 
 // Responses API streaming events (https://platform.openai.com/docs/api-reference/responses-streaming;
@@ -893,6 +1007,54 @@ bool HasGeminiKey(const httplib::Request& request) {
   return key == kGeminiApiKey;
 }
 
+// "20150830T123600Z" → Unix seconds; nullopt when it is not that form.
+std::optional<std::int64_t> ParseAmzDate(const std::string& text) {
+  std::tm utc{};
+  if (text.size() != 16 || strptime(text.c_str(), "%Y%m%dT%H%M%SZ", &utc) == nullptr) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&utc));
+}
+
+// Signs the request again with the mock's secret, over the headers it says it signed, at the time
+// it says, and compares the Authorization headers. nullopt: accepted; else AWS's refusal
+// (real_pending/bedrock.json, bedrock-invalid-signature; the header with the coral service suffix).
+std::optional<Behaviour> CheckSigV4(const httplib::Request& request) {
+  const auto refuse = [](std::string type, std::string message) {
+    Behaviour refusal = OwnError(403, std::move(type), "", std::move(message));
+    refusal.headers["x-amzn-ErrorType"] = refusal.error_type + ":http://internal.amazon.com/coral/com.amazon.coral.service/";
+    return refusal;
+  };
+  static const std::regex kAuthorization(
+      R"(AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64}))");
+  const std::string authorization = request.get_header_value("Authorization");
+  std::smatch match;
+  const std::optional<std::int64_t> when = ParseAmzDate(request.get_header_value("X-Amz-Date"));
+  if (!std::regex_match(authorization, match, kAuthorization) || !when) {
+    return refuse("MissingAuthenticationTokenException", "Missing Authentication Token");
+  }
+  if (match[1] != kAwsAccessKeyId) {
+    return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+  }
+  llm_probe::HttpRequest resigned;
+  resigned.method = request.method;
+  resigned.url = "http://" + request.get_header_value("Host") + request.target;
+  resigned.body = request.body;
+  std::stringstream names(match[5].str());
+  for (std::string name; std::getline(names, name, ';');) {
+    if (name == "host" || name == "x-amz-date" || name == "x-amz-security-token") continue;  // SignV4 adds them
+    if (!request.has_header(name)) return refuse("InvalidSignatureException", "Signed header " + name + " is missing.");
+    resigned.headers.emplace_back(name, request.get_header_value(name));
+  }
+  const llm_probe::AwsCredentials credentials{kAwsAccessKeyId, kAwsSecretAccessKey,
+                                              request.get_header_value("X-Amz-Security-Token")};
+  llm_probe::SignV4(resigned, credentials, {match[3], match[4]}, *when);
+  for (const auto& [name, value] : resigned.headers) {
+    if (name == "Authorization" && value == authorization && match[4] == "bedrock") return std::nullopt;
+  }
+  return refuse("InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method. Consult the service documentation for details.");
+}
+
 // httplib 0.11 listens with a backlog of 5, so a burst of connections (a whole probe round at
 // once) loses SYNs that the clients retry only a second later; Linux lets a second listen()
 // widen the backlog.
@@ -962,6 +1124,11 @@ struct MockUpstream::Impl {
                                              "API key not valid. Please pass a valid API key.");
       return Respond(route, invalid_key, no_request, admission, response);
     }
+    if (route.api == Api::kBedrock) {
+      if (const std::optional<Behaviour> refused = CheckSigV4(request)) {
+        return Respond(route, *refused, no_request, admission, response);
+      }
+    }
     const Behaviour& behaviour = *admission.behaviour;
     Behaviour stopped = OwnError(503, "", "", "mock upstream is stopping");
     stopped.headers["Connection"] = "close";  // an idle keep-alive connection would hold up Stop()
@@ -993,6 +1160,12 @@ struct MockUpstream::Impl {
     if (behaviour.ratelimit_headers) {
       headers = RateLimitHeaders(route.api, reply, behaviour.status, admission.scenario_request);
     }
+    if (route.api == Api::kBedrock) {
+      headers["x-amzn-RequestId"] = "00000000-0000-4000-8000-" + std::string(12 - std::min<std::size_t>(12, std::to_string(admission.sequence).size()), '0') + std::to_string(admission.sequence);
+      if (!IsSuccess(behaviour.status) || behaviour.body == BodyKind::kErrorEnvelope) {
+        headers["x-amzn-ErrorType"] = BedrockErrorType(behaviour) + ":http://internal.amazon.com/coral/com.amazon.bedrock/";
+      }
+    }
     for (const auto& [name, value] : behaviour.headers) headers[name] = value;
     for (const auto& [name, value] : headers) response.set_header(name, value);
     response.status = behaviour.status;
@@ -1005,12 +1178,15 @@ struct MockUpstream::Impl {
         format = std::make_unique<GeminiStream>(reply, behaviour);
       } else if (route.api == Api::kResponses) {
         format = std::make_unique<ResponsesStream>(reply, behaviour);
+      } else if (route.api == Api::kBedrock) {
+        format = std::make_unique<BedrockStream>(reply, behaviour);
+        return SendStream(PlanStream(*format, reply, behaviour), response, "application/vnd.amazon.eventstream");
       } else {
         const auto options = request.find("stream_options");
         const bool include_usage = options != request.end() && options->is_object() && IsTrue(*options, "include_usage");
         format = std::make_unique<OpenAiStream>(reply, behaviour, include_usage);
       }
-      return SendStream(PlanStream(*format, reply, behaviour), response);
+      return SendStream(PlanStream(*format, reply, behaviour), response, "text/event-stream");
     }
     Body body = RenderBody(route, reply, behaviour);
     if (!behaviour.reset_mid_body) return response.set_content(body.text, body.content_type);
@@ -1022,7 +1198,7 @@ struct MockUpstream::Impl {
   }
 
   // One event per call and per chunk, each written when due; the provider runs on the worker.
-  void SendStream(StreamPlan plan, httplib::Response& response) {
+  void SendStream(StreamPlan plan, httplib::Response& response, const char* content_type) {
     struct Progress {
       StreamPlan plan;
       std::size_t next = 0;
@@ -1030,7 +1206,7 @@ struct MockUpstream::Impl {
     };
     auto progress = std::make_shared<Progress>(Progress{std::move(plan), 0, std::nullopt});
     response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider("text/event-stream", [this, progress](std::size_t, httplib::DataSink& sink) {
+    response.set_chunked_content_provider(content_type, [this, progress](std::size_t, httplib::DataSink& sink) {
       if (!progress->started) progress->started = Clock::now();
       const Clock::time_point start = *progress->started;
       if (progress->next < progress->plan.events.size()) {

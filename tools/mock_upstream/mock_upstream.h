@@ -30,6 +30,7 @@ struct StreamScript {
   int cut_after_tokens = -1;    // >= 0: close the connection after that many, with no end event
   int error_after_tokens = -1;  // >= 0: send an error event after that many, then end
   bool keepalive_comments = true;  // ": keep-alive" lines between events
+  int damaged_crc_after_tokens = -1;  // Bedrock: >= 0: that many token frames, then one whose message CRC is wrong
   int reasoning_tokens = 0;        // delta.reasoning_content / thinking deltas before content
 };
 
@@ -85,6 +86,13 @@ struct Behaviour {
 // :streamGenerateContent?alt=sse, :embedContent) accepts only this key, in x-goog-api-key or
 // ?key=; any other gets Google's 400 API_KEY_INVALID envelope.
 inline constexpr const char* kGeminiApiKey = "mock-gemini-api-key";
+
+// Bedrock Runtime (http://HOST:PORT/s/<scenario>, paths /model/<id>/converse and
+// /model/<id>/converse-stream) checks each request's SigV4 signature (service "bedrock", any
+// region) against these keys; a missing, tampered or wrongly keyed one gets AWS's 403
+// InvalidSignatureException (or UnrecognizedClientException for an unknown access key id).
+inline constexpr const char* kAwsAccessKeyId = "AKIDMOCKUPSTREAM0001";
+inline constexpr const char* kAwsSecretAccessKey = "mock+upstream/secret/access/key/000000001";
 
 // What the mock received, for asserting the probe's request.
 struct RecordedRequest {

@@ -14,6 +14,9 @@
 #include <thread>
 #include <utility>
 
+#include "llm_probe/event_stream.h"
+#include "llm_probe/sigv4.h"
+
 namespace mock_upstream {
 namespace {
 
@@ -891,6 +894,154 @@ TEST_F(MockUpstreamTest, ResponsesStreamFaults) {
   EXPECT_EQ(error.events.back().event, "error");
   EXPECT_EQ(json::parse(error.events.back().data)["code"], "ERR_SOMETHING");
   EXPECT_EQ(json::parse(error.events.back().data)["message"], "Something went wrong");
+}
+
+// Bedrock Converse (samples: tests/testdata/real_pending/bedrock.json), signed by the probe's signer.
+const json kConverse = {{"messages", {{{"role", "user"}, {"content", {{{"text", "hi"}}}}}}},
+                        {"inferenceConfig", {{"maxTokens", 50}}}};
+
+class BedrockTest : public MockUpstreamTest {
+ protected:
+  // The model id's ':' goes on the wire as %3A, as the probe sends it.
+  std::string PathOf(const std::string& scenario, const std::string& method) const {
+    return "/s/" + scenario + "/model/" + llm_probe::AwsUriEncode("anthropic.claude-3-haiku-20240307-v1:0") + "/" + method;
+  }
+
+  // Signs at the current time, lets `tamper` change the signed request, sends it.
+  httplib::Result SendSigned(const std::string& path, const json& body,
+                             const std::function<void(llm_probe::HttpRequest&)>& tamper = {},
+                             std::string secret = kAwsSecretAccessKey) {
+    llm_probe::HttpRequest signed_request;
+    signed_request.method = "POST";
+    signed_request.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    signed_request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    signed_request.body = body.dump();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    llm_probe::SignV4(signed_request, {kAwsAccessKeyId, std::move(secret), ""}, {"us-east-1", "bedrock"}, now.count());
+    if (tamper) tamper(signed_request);
+    httplib::Request request;
+    request.method = signed_request.method;
+    request.path = signed_request.url.substr(signed_request.url.find('/', 7));
+    for (const auto& [name, value] : signed_request.headers) request.set_header(name, value);
+    request.body = signed_request.body;
+    return client_->send(request);
+  }
+
+  static std::vector<llm_probe::EventStreamMessage> Decode(const std::string& body, llm_probe::EventStreamDecoder& decoder) {
+    std::vector<llm_probe::EventStreamMessage> messages;
+    decoder.Feed(body, messages);
+    return messages;
+  }
+};
+
+TEST_F(BedrockTest, AcceptsACorrectlySignedConverse) {
+  const auto result = SendSigned(PathOf("b", "converse"), kConverse);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const json reply = json::parse(result->body);
+  EXPECT_EQ(reply["output"]["message"]["role"], "assistant");
+  EXPECT_EQ(reply["output"]["message"]["content"][0]["text"], "OK");
+  EXPECT_EQ(reply["stopReason"], "end_turn");
+  EXPECT_EQ(reply["usage"], json::parse(R"({"inputTokens":8,"outputTokens":1,"totalTokens":9})"));
+  EXPECT_EQ(mock_.Requests("b").back().path, "/model/anthropic.claude-3-haiku-20240307-v1:0/converse");
+}
+
+TEST_F(BedrockTest, RejectsTamperedOrWronglyKeyedSignaturesAsAwsDoes) {
+  const std::string path = PathOf("b", "converse");
+  const auto expect_refused = [](const httplib::Result& result, const std::string& type) {
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 403);
+    EXPECT_EQ(result->get_header_value("x-amzn-ErrorType"),
+              type + ":http://internal.amazon.com/coral/com.amazon.coral.service/");
+    EXPECT_TRUE(json::parse(result->body)["message"].is_string());
+  };
+  const auto body_changed = SendSigned(path, kConverse, [](llm_probe::HttpRequest& request) { request.body += " "; });
+  expect_refused(body_changed, "InvalidSignatureException");
+  EXPECT_EQ(json::parse(body_changed->body)["message"],
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+            "Access Key and signing method. Consult the service documentation for details.");
+  expect_refused(SendSigned(path, kConverse, [](llm_probe::HttpRequest& request) {
+                   request.url = request.url.substr(0, request.url.find("haiku")) + "sonnet-20240229-v1%3A0/converse";
+                 }),
+                 "InvalidSignatureException");
+  expect_refused(SendSigned(path, kConverse, {}, "not-the-secret"), "InvalidSignatureException");
+  expect_refused(SendSigned(path, kConverse,
+                            [](llm_probe::HttpRequest& request) {
+                              for (auto& [name, value] : request.headers) {
+                                if (name == "X-Amz-Date") value = "20200101T000000Z";
+                              }
+                            }),
+                 "InvalidSignatureException");
+  expect_refused(SendSigned(path, kConverse,
+                            [](llm_probe::HttpRequest& request) {
+                              for (auto& [name, value] : request.headers) {
+                                if (name == "Authorization") value.replace(value.find(kAwsAccessKeyId), 4, "XXXX");
+                              }
+                            }),
+                 "UnrecognizedClientException");
+  expect_refused(Post(path, kConverse), "MissingAuthenticationTokenException");
+  EXPECT_EQ(SendSigned(path, kConverse)->status, 200);
+}
+
+TEST_F(BedrockTest, ScriptedExceptionsCarryTheirTypeHeader) {
+  mock_.SetBehaviour("t", std::vector<Behaviour>{{.status = 429, .error_message = "Too many tokens, please wait before trying again."},
+                                                 {.status = 429, .error_type = "ModelNotReadyException"}});
+  const auto throttled = SendSigned(PathOf("t", "converse"), kConverse);
+  EXPECT_EQ(throttled->status, 429);
+  EXPECT_EQ(throttled->get_header_value("x-amzn-ErrorType"), "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+  EXPECT_EQ(throttled->body, R"({"message":"Too many tokens, please wait before trying again."})");
+  const auto not_ready = SendSigned(PathOf("t", "converse"), kConverse);
+  EXPECT_EQ(not_ready->status, 429);
+  EXPECT_THAT(not_ready->get_header_value("x-amzn-ErrorType"), ::testing::StartsWith("ModelNotReadyException:"));
+}
+
+TEST_F(BedrockTest, ConverseStreamIsAnEventStream) {
+  mock_.SetBehaviour("s", Behaviour{.content = "Hello there friend", .stream = {.token_count = 3}});
+  const auto result = SendSigned(PathOf("s", "converse-stream"), kConverse);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/vnd.amazon.eventstream");
+  llm_probe::EventStreamDecoder decoder;
+  const auto messages = Decode(result->body, decoder);
+  EXPECT_EQ(decoder.error(), llm_probe::EventStreamError::kNone);
+  EXPECT_FALSE(decoder.HasPartialMessage());
+  std::vector<std::string> types;
+  std::string text;
+  for (const auto& message : messages) {
+    EXPECT_EQ(message.StringHeader(":message-type"), "event");
+    EXPECT_EQ(message.StringHeader(":content-type"), "application/json");
+    types.emplace_back(*message.StringHeader(":event-type"));
+    const json payload = json::parse(message.payload);
+    if (types.back() == "contentBlockDelta") text += payload["delta"]["text"].get<std::string>();
+    if (types.back() == "metadata") {
+      EXPECT_EQ(payload["usage"]["outputTokens"], 3);
+    }
+    if (types.back() == "messageStop") {
+      EXPECT_EQ(payload["stopReason"], "end_turn");
+    }
+  }
+  EXPECT_THAT(types, ElementsAre("messageStart", "contentBlockDelta", "contentBlockDelta", "contentBlockDelta",
+                                 "contentBlockStop", "messageStop", "metadata"));
+  EXPECT_EQ(text, "Hello there friend");
+}
+
+TEST_F(BedrockTest, ConverseStreamFaults) {
+  mock_.SetBehaviour("f", std::vector<Behaviour>{
+                              {.error_type = "ThrottlingException", .error_message = "Too many requests",
+                               .stream = {.token_count = 4, .error_after_tokens = 2}},
+                              {.stream = {.token_count = 4, .damaged_crc_after_tokens = 1}}});
+  llm_probe::EventStreamDecoder exception_decoder;
+  const auto with_exception = Decode(SendSigned(PathOf("f", "converse-stream"), kConverse)->body, exception_decoder);
+  ASSERT_EQ(with_exception.size(), 4u);  // messageStart, two deltas, the exception
+  EXPECT_EQ(exception_decoder.error(), llm_probe::EventStreamError::kNone);
+  EXPECT_EQ(with_exception.back().StringHeader(":message-type"), "exception");
+  EXPECT_EQ(with_exception.back().StringHeader(":exception-type"), "ThrottlingException");
+  EXPECT_EQ(json::parse(with_exception.back().payload)["message"], "Too many requests");
+
+  llm_probe::EventStreamDecoder damaged_decoder;
+  const auto damaged = Decode(SendSigned(PathOf("f", "converse-stream"), kConverse)->body, damaged_decoder);
+  EXPECT_EQ(damaged.size(), 2u);  // messageStart and the first delta, then the damaged frame
+  EXPECT_EQ(damaged_decoder.error(), llm_probe::EventStreamError::kMessageCrc);
 }
 
 TEST(MockUpstreamStart, FailsOnABusyPort) {
