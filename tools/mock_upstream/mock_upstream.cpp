@@ -1424,6 +1424,7 @@ const Binders<StreamScript> kStreamBinders = {
     {"error_after_tokens", Bind(&StreamScript::error_after_tokens)},
     {"keepalive_comments", Bind(&StreamScript::keepalive_comments)},
     {"reasoning_tokens", Bind(&StreamScript::reasoning_tokens)},
+    {"damaged_crc_after_tokens", Bind(&StreamScript::damaged_crc_after_tokens)},
 };
 
 const std::map<std::string, BodyKind> kBodyKinds = {

@@ -30,8 +30,8 @@ struct StreamScript {
   int cut_after_tokens = -1;    // >= 0: close the connection after that many, with no end event
   int error_after_tokens = -1;  // >= 0: send an error event after that many, then end
   bool keepalive_comments = true;  // ": keep-alive" lines between events
-  int damaged_crc_after_tokens = -1;  // Bedrock: >= 0: that many token frames, then one whose message CRC is wrong
   int reasoning_tokens = 0;        // delta.reasoning_content / thinking deltas before content
+  int damaged_crc_after_tokens = -1;  // Bedrock: >= 0: that many token frames, then one whose message CRC is wrong
 };
 
 enum class BodyKind {

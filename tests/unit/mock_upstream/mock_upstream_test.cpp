@@ -1029,7 +1029,7 @@ TEST_F(BedrockTest, ConverseStreamFaults) {
   mock_.SetBehaviour("f", std::vector<Behaviour>{
                               {.error_type = "ThrottlingException", .error_message = "Too many requests",
                                .stream = {.token_count = 4, .error_after_tokens = 2}},
-                              {.stream = {.token_count = 4, .damaged_crc_after_tokens = 1}}});
+                              BehaviourFromJson(json::parse(R"({"stream": {"token_count": 4, "damaged_crc_after_tokens": 1}})"))});
   llm_probe::EventStreamDecoder exception_decoder;
   const auto with_exception = Decode(SendSigned(PathOf("f", "converse-stream"), kConverse)->body, exception_decoder);
   ASSERT_EQ(with_exception.size(), 4u);  // messageStart, two deltas, the exception
