@@ -946,6 +946,25 @@ TEST_F(BedrockTest, AcceptsACorrectlySignedConverse) {
   EXPECT_EQ(mock_.Requests("b").back().path, "/model/anthropic.claude-3-haiku-20240307-v1:0/converse");
 }
 
+// A signer that is not ours: curl's --aws-sigv4 (curl 7.75+). It signs the path as sent, without
+// the second encoding AWS applies for non-S3 services, so a model id without '%' is used here.
+std::string CurlStatus(int port, const std::string& secret) {
+  const std::string command = "curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:bedrock --user '" +
+                              std::string(kAwsAccessKeyId) + ":" + secret +
+                              "' -H 'Content-Type: application/json' -d '{\"messages\":[]}' http://127.0.0.1:" +
+                              std::to_string(port) + "/s/curl/model/amazon.nova-micro-v1/converse";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  for (char buffer[64]; pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr;) out += buffer;
+  if (pipe != nullptr) pclose(pipe);
+  return out;
+}
+
+TEST_F(BedrockTest, AcceptsCurlsSignatureAndRefusesItWithTheWrongSecret) {
+  EXPECT_EQ(CurlStatus(port_, kAwsSecretAccessKey), "200");
+  EXPECT_EQ(CurlStatus(port_, "wrong-secret"), "403");
+}
+
 TEST_F(BedrockTest, RejectsTamperedOrWronglyKeyedSignaturesAsAwsDoes) {
   const std::string path = PathOf("b", "converse");
   const auto expect_refused = [](const httplib::Result& result, const std::string& type) {
