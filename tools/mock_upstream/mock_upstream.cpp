@@ -183,7 +183,69 @@ struct Reply {
   bool length_limited = false;  // "length" / "max_tokens" instead of "stop" / "end_turn"
   int prompt_tokens = 0;
   int completion_tokens = 0;
+  // A tool call instead of text (Behaviour::tool_call): the tool's name and its arguments, an
+  // object, or (bad_arguments) the cut text.
+  std::optional<std::pair<std::string, json>> tool_call;
 };
+
+// The first tool of the request, whatever the flavour spells it: its name and the required
+// keys of its parameter schema.
+std::optional<std::pair<std::string, json>> FirstTool(const json& request) {
+  const auto at = [](const json& object, std::initializer_list<const char*> path) -> const json* {
+    const json* node = &object;
+    for (const char* key : path) {
+      if (node->is_array()) {
+        if (node->empty()) return nullptr;
+        node = &(*node)[0];
+      }
+      if (!node->is_object() || !node->contains(key)) return nullptr;
+      node = &(*node)[key];
+    }
+    return node;
+  };
+  struct Spelling {
+    std::initializer_list<const char*> name;
+    std::initializer_list<const char*> required;
+  };
+  static const Spelling kSpellings[] = {
+      {{"tools", "function", "name"}, {"tools", "function", "parameters", "required"}},  // OpenAI chat
+      {{"tools", "functionDeclarations", "name"}, {"tools", "functionDeclarations", "parameters", "required"}},  // Gemini
+      {{"toolConfig", "tools", "toolSpec", "name"},
+       {"toolConfig", "tools", "toolSpec", "inputSchema", "json", "required"}},  // Bedrock
+      {{"tools", "name"}, {"tools", "input_schema", "required"}},  // Anthropic
+      {{"tools", "name"}, {"tools", "parameters", "required"}},    // Responses
+  };
+  // Anthropic and Responses both name the tool at tools[0].name: the schema's place tells them apart.
+  std::optional<std::pair<std::string, json>> without_required;
+  for (const Spelling& spelling : kSpellings) {
+    const json* name = at(request, spelling.name);
+    if (name == nullptr || !name->is_string()) continue;
+    const json* required = at(request, spelling.required);
+    if (required != nullptr && required->is_array()) return std::pair{name->get<std::string>(), *required};
+    if (!without_required) without_required = std::pair{name->get<std::string>(), json::array()};
+  }
+  return without_required;
+}
+
+std::optional<std::pair<std::string, json>> PlanToolCall(const Behaviour& behaviour, const json& request) {
+  const auto tool = FirstTool(request);
+  if (behaviour.tool_call.empty() || !tool) return std::nullopt;
+  json arguments = json::object();
+  for (const json& key : tool->second) {
+    if (key.is_string()) arguments[key.get<std::string>()] = "mock";
+  }
+  if (behaviour.tool_call == "missing_key" && !arguments.empty()) arguments.erase(arguments.begin());
+  if (behaviour.tool_call == "bad_arguments") {
+    const std::string text = arguments.dump();
+    return std::pair{tool->first, json(text.substr(0, text.size() / 2))};
+  }
+  return std::pair{tool->first, arguments};
+}
+
+// OpenAI and Responses send arguments as JSON text; a cut one is already text.
+std::string ArgumentsText(const json& arguments) {
+  return arguments.is_string() ? arguments.get<std::string>() : arguments.dump();
+}
 
 Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& request, bool stream,
                 std::uint64_t sequence) {
@@ -227,6 +289,7 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
     }
     break;
   }
+  if (!stream) reply.tool_call = PlanToolCall(behaviour, request);
   reply.prompt_tokens = behaviour.prompt_tokens;
   reply.completion_tokens = behaviour.completion_tokens >= 0
                                 ? behaviour.completion_tokens
@@ -366,7 +429,15 @@ json OpenAiBody(Endpoint endpoint, const Reply& reply, const Behaviour& behaviou
     return body;
   }
   json choices = json::array();
-  if (kind != BodyKind::kNoChoices) {
+  if (kind != BodyKind::kNoChoices && reply.tool_call) {
+    const json call = {{"id", "call_mock_" + reply.id},
+                       {"type", "function"},
+                       {"function", {{"name", reply.tool_call->first}, {"arguments", ArgumentsText(reply.tool_call->second)}}}};
+    choices.push_back({{"index", 0},
+                       {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {call}}, {"refusal", nullptr}}},
+                       {"logprobs", nullptr},
+                       {"finish_reason", "tool_calls"}});
+  } else if (kind != BodyKind::kNoChoices) {
     choices.push_back({{"index", 0},
                        {"message", {{"role", "assistant"}, {"content", Join(reply.content)}, {"refusal", nullptr}}},
                        {"logprobs", nullptr},
@@ -380,13 +451,18 @@ json OpenAiBody(Endpoint endpoint, const Reply& reply, const Behaviour& behaviou
 
 json AnthropicBody(const Reply& reply, const Behaviour& behaviour) {
   json content = json::array();
-  if (behaviour.body != BodyKind::kNoChoices) content.push_back({{"type", "text"}, {"text", Join(reply.content)}});
+  if (behaviour.body != BodyKind::kNoChoices && reply.tool_call) {
+    content.push_back({{"type", "tool_use"}, {"id", "toolu_mock_" + reply.id}, {"name", reply.tool_call->first},
+                       {"input", reply.tool_call->second}});
+  } else if (behaviour.body != BodyKind::kNoChoices) {
+    content.push_back({{"type", "text"}, {"text", Join(reply.content)}});
+  }
   json body = {{"id", reply.id},
                {"type", "message"},
                {"role", "assistant"},
                {"model", reply.model},
                {"content", content},
-               {"stop_reason", reply.length_limited ? "max_tokens" : "end_turn"},
+               {"stop_reason", reply.tool_call ? "tool_use" : reply.length_limited ? "max_tokens" : "end_turn"},
                {"stop_sequence", nullptr}};
   if (!behaviour.omit_usage) body["usage"] = AnthropicUsage(reply);
   return body;
@@ -462,7 +538,11 @@ json GeminiBody(const Route& route, const Reply& reply, const Behaviour& behavio
     body["candidates"] = json::array();
   } else {
     json parts = json::array();
-    if (!reply.content.empty()) parts.push_back({{"text", Join(reply.content)}});
+    if (reply.tool_call) {
+      parts.push_back({{"functionCall", {{"name", reply.tool_call->first}, {"args", reply.tool_call->second}}}});
+    } else if (!reply.content.empty()) {
+      parts.push_back({{"text", Join(reply.content)}});
+    }
     body["candidates"] = {GeminiCandidate(parts, reply.length_limited ? "MAX_TOKENS" : "STOP")};
   }
   if (!behaviour.omit_usage) body["usageMetadata"] = GeminiUsage(reply);
@@ -486,7 +566,11 @@ json ResponsesObject(const Reply& reply, const Behaviour& behaviour, const std::
   if (with_output && !reply.reasoning.empty()) {
     output.push_back({{"type", "reasoning"}, {"id", "rs_" + reply.id}, {"summary", json::array()}});
   }
-  if (with_output && behaviour.body != BodyKind::kNoChoices && !reply.content.empty()) {
+  if (with_output && reply.tool_call) {
+    output.push_back({{"type", "function_call"}, {"id", "fc_" + reply.id}, {"call_id", "call_" + reply.id},
+                      {"name", reply.tool_call->first}, {"arguments", ArgumentsText(reply.tool_call->second)},
+                      {"status", "completed"}});
+  } else if (with_output && behaviour.body != BodyKind::kNoChoices && !reply.content.empty()) {
     output.push_back({{"type", "message"},
                       {"id", "msg_" + reply.id},
                       {"status", status == "incomplete" ? "incomplete" : "completed"},
@@ -535,7 +619,9 @@ json BedrockUsage(const Reply& reply) {
           {"totalTokens", reply.prompt_tokens + reply.completion_tokens}};
 }
 
-const char* BedrockStopReason(const Reply& reply) { return reply.length_limited ? "max_tokens" : "end_turn"; }
+const char* BedrockStopReason(const Reply& reply) {
+  return reply.tool_call ? "tool_use" : reply.length_limited ? "max_tokens" : "end_turn";
+}
 
 // Converse's reply (API reference, Converse "Response Syntax"); reasoning is a reasoningContent block.
 json BedrockBody(const Reply& reply, const Behaviour& behaviour) {
@@ -544,7 +630,12 @@ json BedrockBody(const Reply& reply, const Behaviour& behaviour) {
     if (!reply.reasoning.empty()) {
       content.push_back({{"reasoningContent", {{"reasoningText", {{"text", Join(reply.reasoning)}, {"signature", "mock"}}}}}});
     }
-    content.push_back({{"text", Join(reply.content)}});
+    if (reply.tool_call) {
+      content.push_back({{"toolUse", {{"toolUseId", "tooluse_mock_" + reply.id}, {"name", reply.tool_call->first},
+                                      {"input", reply.tool_call->second}}}});
+    } else {
+      content.push_back({{"text", Join(reply.content)}});
+    }
   }
   json body = {{"metrics", {{"latencyMs", 42}}},
                {"output", {{"message", {{"content", content}, {"role", "assistant"}}}}},
@@ -1463,6 +1554,14 @@ const Binders<Behaviour> kBehaviourBinders = {
     {"completion_tokens", Bind(&Behaviour::completion_tokens)},
     {"stream", [](const nlohmann::json& value, Behaviour& behaviour) { ReadObject(value, behaviour.stream, kStreamBinders, "stream."); }},
     {"ratelimit_headers", Bind(&Behaviour::ratelimit_headers)},
+    {"tool_call",
+     [](const nlohmann::json& value, Behaviour& behaviour) {
+       const std::string kind = value.get<std::string>();
+       if (kind != "" && kind != "call" && kind != "missing_key" && kind != "bad_arguments") {
+         throw std::invalid_argument("unknown tool_call \"" + kind + "\"");
+       }
+       behaviour.tool_call = kind;
+     }},
 };
 
 }  // namespace

@@ -1063,6 +1063,74 @@ TEST_F(BedrockTest, ConverseStreamFaults) {
   EXPECT_EQ(damaged_decoder.error(), llm_probe::EventStreamError::kMessageCrc);
 }
 
+// Tool probes: one weather tool with two required keys, in each flavour's request spelling.
+const json kSchema = {{"type", "object"},
+                      {"properties", {{"city", {{"type", "string"}}}, {"unit", {{"type", "string"}}}}},
+                      {"required", {"city", "unit"}}};
+
+TEST_F(MockUpstreamTest, ToolCallsInEveryFlavour) {
+  mock_.SetBehaviour("tc", Behaviour{.tool_call = "call"});
+  json chat = kChat;
+  chat["tools"] = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", kSchema}}}}};
+  const json openai = PostForJson("/s/tc/v1/chat/completions", chat)["choices"][0];
+  EXPECT_EQ(openai["finish_reason"], "tool_calls");
+  EXPECT_EQ(openai["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(json::parse(openai["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>()),
+            json::parse(R"({"city":"mock","unit":"mock"})"));
+
+  json responses = kResponsesRequest;
+  responses["tools"] = {{{"type", "function"}, {"name", "get_weather"}, {"parameters", kSchema}}};
+  const json call = PostForJson("/s/tc/v1/responses", responses)["output"][0];
+  EXPECT_EQ(call["type"], "function_call");
+  EXPECT_EQ(call["name"], "get_weather");
+  EXPECT_EQ(json::parse(call["arguments"].get<std::string>()), json::parse(R"({"city":"mock","unit":"mock"})"));
+
+  const json anthropic = PostForJson("/s/tc/v1/messages", {{"model", "claude-sonnet-4-5"}, {"max_tokens", 50},
+                                                            {"messages", kChat["messages"]},
+                                                            {"tools", {{{"name", "get_weather"}, {"input_schema", kSchema}}}}});
+  EXPECT_EQ(anthropic["stop_reason"], "tool_use");
+  EXPECT_EQ(anthropic["content"][0]["type"], "tool_use");
+  EXPECT_EQ(anthropic["content"][0]["input"], json::parse(R"({"city":"mock","unit":"mock"})"));
+
+  json gemini = kGeminiChat;
+  gemini["tools"] = {{{"functionDeclarations", {{{"name", "get_weather"}, {"parameters", kSchema}}}}}};
+  const json part = json::parse(Post("/s/tc/v1beta/models/gemini-2.5-flash:generateContent", gemini, kGeminiKey)->body)
+                        ["candidates"][0]["content"]["parts"][0];
+  EXPECT_EQ(part["functionCall"]["name"], "get_weather");
+  EXPECT_EQ(part["functionCall"]["args"], json::parse(R"({"city":"mock","unit":"mock"})"));
+}
+
+TEST_F(BedrockTest, ToolUseAndItsFaults) {
+  mock_.SetBehaviour("bt", std::vector<Behaviour>{{.tool_call = "call"}, {.tool_call = "missing_key"},
+                                                  {.tool_call = "bad_arguments"}, {}});
+  json converse = kConverse;
+  converse["toolConfig"] = {{"tools", {{{"toolSpec", {{"name", "get_weather"}, {"inputSchema", {{"json", kSchema}}}}}}}}};
+  const auto reply = [&] { return json::parse(SendSigned(PathOf("bt", "converse"), converse)->body); };
+  const json called = reply();
+  EXPECT_EQ(called["stopReason"], "tool_use");
+  EXPECT_EQ(called["output"]["message"]["content"][0]["toolUse"]["input"], json::parse(R"({"city":"mock","unit":"mock"})"));
+  EXPECT_EQ(reply()["output"]["message"]["content"][0]["toolUse"]["input"], json::parse(R"({"unit":"mock"})"));
+  const json bad = reply()["output"]["message"]["content"][0]["toolUse"]["input"];
+  ASSERT_TRUE(bad.is_string());
+  EXPECT_TRUE(json::parse(bad.get<std::string>(), nullptr, false).is_discarded());
+  const json missing = reply();
+  EXPECT_EQ(missing["stopReason"], "end_turn");
+  EXPECT_EQ(missing["output"]["message"]["content"][0]["text"], "OK");
+}
+
+TEST_F(MockUpstreamTest, ToolCallFaultsWithStringArguments) {
+  mock_.SetBehaviour("tf", std::vector<Behaviour>{{.tool_call = "bad_arguments"}, {.tool_call = "missing_key"}});
+  json chat = kChat;
+  chat["tools"] = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", kSchema}}}}};
+  const auto arguments = [&] {
+    return PostForJson("/s/tf/v1/chat/completions", chat)["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+        .get<std::string>();
+  };
+  EXPECT_TRUE(json::parse(arguments(), nullptr, false).is_discarded());
+  EXPECT_EQ(json::parse(arguments()), json::parse(R"({"unit":"mock"})"));
+  EXPECT_THROW(BehaviourFromJson(json::parse(R"({"tool_call": "maybe"})")), std::invalid_argument);
+}
+
 TEST(MockUpstreamStart, FailsOnABusyPort) {
   MockUpstream first;
   const int port = first.Start();
