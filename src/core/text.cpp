@@ -28,6 +28,11 @@ bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && EqualsIgnoringCase(text.substr(0, prefix.size()), prefix);
 }
 
+bool ContainsIgnoringCase(std::string_view text, std::string_view fragment) {
+  return std::search(text.begin(), text.end(), fragment.begin(), fragment.end(),
+                     [](char a, char b) { return AsciiLower(a) == AsciiLower(b); }) != text.end();
+}
+
 std::size_t DecodeUtf8(std::string_view text, char32_t& code_point) {
   struct LeadByte {
     unsigned char mask;

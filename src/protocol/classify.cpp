@@ -142,12 +142,6 @@ bool IsAsciiLetter(char c) {
   return lower >= 'a' && lower <= 'z';
 }
 
-bool ContainsIgnoringCase(std::string_view text, std::string_view fragment) {
-  return std::search(text.begin(), text.end(), fragment.begin(), fragment.end(), [](char a, char b) {
-           return AsciiLower(a) == AsciiLower(b);
-         }) != text.end();
-}
-
 const WordingRule* FindWordingRule(std::string_view text) {
   if (text.empty()) return nullptr;
   const auto found =

@@ -15,10 +15,13 @@
 #include <limits>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <utility>
 
+#include "llm_probe/event_stream.h"
+#include "llm_probe/sigv4.h"
 #include "llm_probe/text.h"
 
 namespace mock_upstream {
@@ -40,7 +43,10 @@ constexpr std::int64_t kModelsCreated = 1715367049;
 constexpr const char* kReasoningText = "Let me think about the question first.";
 constexpr const char* kJson = "application/json";
 
-enum class Api { kOpenAi, kAnthropic };  // Azure speaks the OpenAI body format
+// Azure speaks the OpenAI body format; kResponses is OpenAI's /v1/responses, kGemini Google's
+// native generativelanguage API (v1beta).
+// kBedrock is Bedrock Runtime's Converse API.
+enum class Api { kOpenAi, kAnthropic, kResponses, kGemini, kBedrock };
 enum class Endpoint { kUnknown, kModels, kChat, kEmbeddings };
 
 struct Route {
@@ -48,7 +54,10 @@ struct Route {
   std::string path;  // without the scenario prefix
   Api api = Api::kOpenAi;
   Endpoint endpoint = Endpoint::kUnknown;
-  std::string deployment;  // Azure: names the model when the body does not
+  std::string deployment;  // Azure and Gemini: names the model when the body does not
+  bool stream_endpoint = false;  // Gemini's :streamGenerateContent streams whatever the body says
+  std::string page_token;        // Gemini models.list: where the page starts
+  std::string page_size;
 };
 
 Route RouteOf(const httplib::Request& request) {
@@ -63,9 +72,15 @@ Route RouteOf(const httplib::Request& request) {
       {"POST", "/v1/chat/completions", Api::kOpenAi, Endpoint::kChat},
       {"POST", "/v1/embeddings", Api::kOpenAi, Endpoint::kEmbeddings},
       {"POST", "/v1/messages", Api::kAnthropic, Endpoint::kChat},
+      {"POST", "/v1/responses", Api::kResponses, Endpoint::kChat},
+      {"GET", "/v1beta/models", Api::kGemini, Endpoint::kModels},
   };
   static const std::regex kScenarioPrefix(R"(/s/([^/]+)(/.*)?)");
   static const std::regex kAzureDeployment(R"(/openai/deployments/([^/]+)/(chat/completions|embeddings))");
+  // https://ai.google.dev/api/generate-content: POST {base}/models/{model}:generateContent
+  // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+  static const std::regex kBedrockMethod(R"(/model/([^/]+)/(converse|converse-stream))");
+  static const std::regex kGeminiMethod(R"(/v1beta/models/([^/:]+):(generateContent|streamGenerateContent|embedContent))");
 
   Route route;
   route.path = request.path;
@@ -79,8 +94,24 @@ Route RouteOf(const httplib::Request& request) {
     if (method == known.method && route.path == known.path) {
       route.api = known.api;
       route.endpoint = known.endpoint;
+      route.page_token = request.get_param_value("pageToken");
+      route.page_size = request.get_param_value("pageSize");
       return route;
     }
+  }
+  if (method == "POST" && std::regex_match(route.path, match, kGeminiMethod)) {
+    route.api = Api::kGemini;
+    route.deployment = match[1];
+    route.endpoint = match[2] == "embedContent" ? Endpoint::kEmbeddings : Endpoint::kChat;
+    route.stream_endpoint = match[2] == "streamGenerateContent";
+    return route;
+  }
+  if (method == "POST" && std::regex_match(route.path, match, kBedrockMethod)) {
+    route.api = Api::kBedrock;
+    route.deployment = match[1];
+    route.endpoint = Endpoint::kChat;
+    route.stream_endpoint = match[2] == "converse-stream";
+    return route;
   }
   // Azure answers 404 without api-version, which catches probes that forget it.
   if (!request.has_param("api-version")) return route;
@@ -153,12 +184,77 @@ struct Reply {
   bool length_limited = false;  // "length" / "max_tokens" instead of "stop" / "end_turn"
   int prompt_tokens = 0;
   int completion_tokens = 0;
+  // A tool call instead of text (Behaviour::tool_call): the tool's name and its arguments, an
+  // object, or (bad_arguments) the cut text.
+  std::optional<std::pair<std::string, json>> tool_call;
 };
+
+// The first tool of the request, whatever the flavour spells it: its name and the required
+// keys of its parameter schema.
+std::optional<std::pair<std::string, json>> FirstTool(const json& request) {
+  const auto at = [](const json& object, std::initializer_list<const char*> path) -> const json* {
+    const json* node = &object;
+    for (const char* key : path) {
+      if (node->is_array()) {
+        if (node->empty()) return nullptr;
+        node = &(*node)[0];
+      }
+      if (!node->is_object() || !node->contains(key)) return nullptr;
+      node = &(*node)[key];
+    }
+    return node;
+  };
+  struct Spelling {
+    std::initializer_list<const char*> name;
+    std::initializer_list<const char*> required;
+  };
+  static const Spelling kSpellings[] = {
+      {{"tools", "function", "name"}, {"tools", "function", "parameters", "required"}},  // OpenAI chat
+      {{"tools", "functionDeclarations", "name"}, {"tools", "functionDeclarations", "parameters", "required"}},  // Gemini
+      {{"toolConfig", "tools", "toolSpec", "name"},
+       {"toolConfig", "tools", "toolSpec", "inputSchema", "json", "required"}},  // Bedrock
+      {{"tools", "name"}, {"tools", "input_schema", "required"}},  // Anthropic
+      {{"tools", "name"}, {"tools", "parameters", "required"}},    // Responses
+  };
+  // Anthropic and Responses both name the tool at tools[0].name: the schema's place tells them apart.
+  std::optional<std::pair<std::string, json>> without_required;
+  for (const Spelling& spelling : kSpellings) {
+    const json* name = at(request, spelling.name);
+    if (name == nullptr || !name->is_string()) continue;
+    const json* required = at(request, spelling.required);
+    if (required != nullptr && required->is_array()) return std::pair{name->get<std::string>(), *required};
+    if (!without_required) without_required = std::pair{name->get<std::string>(), json::array()};
+  }
+  return without_required;
+}
+
+std::optional<std::pair<std::string, json>> PlanToolCall(const Behaviour& behaviour, const json& request) {
+  const auto tool = FirstTool(request);
+  if (behaviour.tool_call.empty() || !tool) return std::nullopt;
+  json arguments = json::object();
+  for (const json& key : tool->second) {
+    if (key.is_string()) arguments[key.get<std::string>()] = "mock";
+  }
+  if (behaviour.tool_call == "missing_key" && !arguments.empty()) arguments.erase(arguments.begin());
+  if (behaviour.tool_call == "bad_arguments") {
+    const std::string text = arguments.dump();
+    return std::pair{tool->first, json(text.substr(0, text.size() / 2))};
+  }
+  return std::pair{tool->first, arguments};
+}
+
+// OpenAI and Responses send arguments as JSON text; a cut one is already text.
+std::string ArgumentsText(const json& arguments) {
+  return arguments.is_string() ? arguments.get<std::string>() : arguments.dump();
+}
 
 Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& request, bool stream,
                 std::uint64_t sequence) {
   Reply reply;
-  reply.id = (route.api == Api::kAnthropic ? "msg_mock_" : "chatcmpl-mock-") + std::to_string(sequence);
+  static const std::map<Api, std::string> kIdPrefixes = {
+      {Api::kOpenAi, "chatcmpl-mock-"}, {Api::kAnthropic, "msg_mock_"}, {Api::kResponses, "resp_mock_"},
+      {Api::kGemini, "mockResponseId"}, {Api::kBedrock, "mock-request-"}};
+  reply.id = kIdPrefixes.at(route.api) + std::to_string(sequence);
   reply.created = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch()).count();
   const auto model = request.find("model");
@@ -177,9 +273,15 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
   }
   // A stream script's token counts are taken as given; plain replies obey the request's limit.
   // Reasoning spends the budget first, which is how reasoning models end up with no content.
-  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
-    const auto limit = request.find(key);
-    if (stream || limit == request.end() || !limit->is_number_integer()) continue;
+  // Gemini's generationConfig.maxOutputTokens, Bedrock's inferenceConfig.maxTokens.
+  const auto generation_config = request.find("generationConfig");
+  const auto inference_config = request.find("inferenceConfig");
+  const json& limits = generation_config != request.end() && generation_config->is_object() ? *generation_config
+                       : inference_config != request.end() && inference_config->is_object() ? *inference_config
+                                                                                              : request;
+  for (const char* key : {"max_completion_tokens", "max_tokens", "max_output_tokens", "maxOutputTokens", "maxTokens"}) {
+    const auto limit = limits.find(key);
+    if (stream || limit == limits.end() || !limit->is_number_integer()) continue;
     const auto budget = static_cast<std::size_t>(std::max<std::int64_t>(0, limit->get<std::int64_t>()));
     if (reply.reasoning.size() > budget) reply.reasoning.resize(budget);
     if (reply.content.size() > budget - reply.reasoning.size()) {
@@ -188,6 +290,7 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
     }
     break;
   }
+  if (!stream) reply.tool_call = PlanToolCall(behaviour, request);
   reply.prompt_tokens = behaviour.prompt_tokens;
   reply.completion_tokens = behaviour.completion_tokens >= 0
                                 ? behaviour.completion_tokens
@@ -196,7 +299,9 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
 }
 
 std::string DefaultErrorType(Api api, int status) {
-  if (api == Api::kOpenAi) return status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
+  if (api == Api::kOpenAi || api == Api::kResponses) {
+    return status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error";
+  }
   static const std::map<int, std::string> kAnthropicTypes = {
       {401, "authentication_error"}, {402, "billing_error"},     {403, "permission_error"},
       {404, "not_found_error"},      {413, "request_too_large"}, {429, "rate_limit_error"},
@@ -206,7 +311,64 @@ std::string DefaultErrorType(Api api, int status) {
   return status >= 500 ? "api_error" : "invalid_request_error";
 }
 
+// google.rpc.Status names by HTTP status, as Google's APIs map them
+// (https://cloud.google.com/apis/design/errors#handling_errors).
+std::string GoogleStatusName(int status) {
+  static const std::map<int, std::string> kNames = {
+      {400, "INVALID_ARGUMENT"}, {401, "UNAUTHENTICATED"},    {403, "PERMISSION_DENIED"},
+      {404, "NOT_FOUND"},        {409, "ABORTED"},            {429, "RESOURCE_EXHAUSTED"},
+      {499, "CANCELLED"},        {500, "INTERNAL"},           {501, "NOT_IMPLEMENTED"},
+      {503, "UNAVAILABLE"},      {504, "DEADLINE_EXCEEDED"}};
+  const auto known = kNames.find(status);
+  return known != kNames.end() ? known->second : status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
+}
+
+// Google's error envelope (samples: tests/testdata/real_pending/gemini-native.json). error_type
+// names the status (default from the HTTP status); error_code is, on a 429, the QuotaFailure's
+// quotaId (a "PerDay" one is a daily quota), otherwise an ErrorInfo reason such as
+// API_KEY_INVALID or API_KEY_SERVICE_BLOCKED, sent with the LocalizedMessage Google adds to it.
+json GeminiErrorEnvelope(const Behaviour& behaviour) {
+  json error = {{"code", behaviour.status},
+                {"message", behaviour.error_message},
+                {"status", behaviour.error_type.empty() ? GoogleStatusName(behaviour.status) : behaviour.error_type}};
+  if (behaviour.status == 429) {
+    const std::string quota_id =
+        behaviour.error_code.empty() ? "GenerateRequestsPerMinutePerProjectPerModel-FreeTier" : behaviour.error_code;
+    error["details"] = {{{"@type", "type.googleapis.com/google.rpc.QuotaFailure"},
+                         {"violations",
+                          {{{"quotaMetric", "generativelanguage.googleapis.com/generate_content_free_tier_requests"},
+                            {"quotaId", quota_id},
+                            {"quotaDimensions", {{"location", "global"}, {"model", "gemini-2.5-flash"}}},
+                            {"quotaValue", "10"}}}}},
+                        {{"@type", "type.googleapis.com/google.rpc.RetryInfo"}, {"retryDelay", "27s"}}};
+  } else if (!behaviour.error_code.empty()) {
+    error["details"] = {{{"@type", "type.googleapis.com/google.rpc.ErrorInfo"},
+                         {"reason", behaviour.error_code},
+                         {"domain", "googleapis.com"},
+                         {"metadata", {{"service", "generativelanguage.googleapis.com"}}}},
+                        {{"@type", "type.googleapis.com/google.rpc.LocalizedMessage"},
+                         {"locale", "en-US"},
+                         {"message", behaviour.error_message}}};
+  }
+  return {{"error", error}};
+}
+
+// Bedrock's exception names by status (API reference, Converse "Errors"); error_type overrides.
+std::string BedrockErrorType(const Behaviour& behaviour) {
+  if (!behaviour.error_type.empty()) return behaviour.error_type;
+  static const std::map<int, std::string> kTypes = {
+      {400, "ValidationException"},   {403, "AccessDeniedException"},   {404, "ResourceNotFoundException"},
+      {408, "ModelTimeoutException"}, {424, "ModelErrorException"},     {429, "ThrottlingException"},
+      {500, "InternalServerException"}, {503, "ServiceUnavailableException"}};
+  const auto known = kTypes.find(behaviour.status);
+  return known != kTypes.end() ? known->second : behaviour.status >= 500 ? "InternalServerException" : "ValidationException";
+}
+
 json ErrorEnvelope(Api api, const Behaviour& behaviour) {
+  if (api == Api::kGemini) return GeminiErrorEnvelope(behaviour);
+  // AWS JSON protocol: the type is in x-amzn-ErrorType (set by the caller), the body a message
+  // (real_pending/bedrock.json).
+  if (api == Api::kBedrock) return {{"message", behaviour.error_message}};
   const std::string type =
       behaviour.error_type.empty() ? DefaultErrorType(api, behaviour.status) : behaviour.error_type;
   if (api == Api::kAnthropic) {
@@ -268,7 +430,15 @@ json OpenAiBody(Endpoint endpoint, const Reply& reply, const Behaviour& behaviou
     return body;
   }
   json choices = json::array();
-  if (kind != BodyKind::kNoChoices) {
+  if (kind != BodyKind::kNoChoices && reply.tool_call) {
+    const json call = {{"id", "call_mock_" + reply.id},
+                       {"type", "function"},
+                       {"function", {{"name", reply.tool_call->first}, {"arguments", ArgumentsText(reply.tool_call->second)}}}};
+    choices.push_back({{"index", 0},
+                       {"message", {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {call}}, {"refusal", nullptr}}},
+                       {"logprobs", nullptr},
+                       {"finish_reason", "tool_calls"}});
+  } else if (kind != BodyKind::kNoChoices) {
     choices.push_back({{"index", 0},
                        {"message", {{"role", "assistant"}, {"content", Join(reply.content)}, {"refusal", nullptr}}},
                        {"logprobs", nullptr},
@@ -282,15 +452,196 @@ json OpenAiBody(Endpoint endpoint, const Reply& reply, const Behaviour& behaviou
 
 json AnthropicBody(const Reply& reply, const Behaviour& behaviour) {
   json content = json::array();
-  if (behaviour.body != BodyKind::kNoChoices) content.push_back({{"type", "text"}, {"text", Join(reply.content)}});
+  if (behaviour.body != BodyKind::kNoChoices && reply.tool_call) {
+    content.push_back({{"type", "tool_use"}, {"id", "toolu_mock_" + reply.id}, {"name", reply.tool_call->first},
+                       {"input", reply.tool_call->second}});
+  } else if (behaviour.body != BodyKind::kNoChoices) {
+    content.push_back({{"type", "text"}, {"text", Join(reply.content)}});
+  }
   json body = {{"id", reply.id},
                {"type", "message"},
                {"role", "assistant"},
                {"model", reply.model},
                {"content", content},
-               {"stop_reason", reply.length_limited ? "max_tokens" : "end_turn"},
+               {"stop_reason", reply.tool_call ? "tool_use" : reply.length_limited ? "max_tokens" : "end_turn"},
                {"stop_sequence", nullptr}};
   if (!behaviour.omit_usage) body["usage"] = AnthropicUsage(reply);
+  return body;
+}
+
+// Gemini's usage: candidatesTokenCount excludes the thoughts, which Google counts apart.
+json GeminiUsage(const Reply& reply) {
+  const int thoughts = static_cast<int>(reply.reasoning.size());
+  const int candidates = std::max(0, reply.completion_tokens - thoughts);
+  json usage = {{"promptTokenCount", reply.prompt_tokens},
+                {"candidatesTokenCount", candidates},
+                {"totalTokenCount", reply.prompt_tokens + candidates + thoughts},
+                {"promptTokensDetails", {{{"modality", "TEXT"}, {"tokenCount", reply.prompt_tokens}}}}};
+  if (thoughts > 0) usage["thoughtsTokenCount"] = thoughts;
+  return usage;
+}
+
+json GeminiCandidate(const json& parts, const char* finish_reason) {
+  json content = {{"role", "model"}};
+  if (!parts.empty()) content = {{"parts", parts}, {"role", "model"}};
+  json candidate = {{"content", content}};
+  if (finish_reason != nullptr) candidate["finishReason"] = finish_reason;
+  candidate["index"] = 0;
+  return candidate;
+}
+
+// Google's models.list: a page of pageSize models (default 50, as Google's) and the token of the
+// next page while models remain (https://ai.google.dev/api/models#method:-models.list).
+json GeminiModels(const Route& route, const Behaviour& behaviour) {
+  const std::size_t first = route.page_token.empty() ? 0 : std::stoul(route.page_token.substr(5));
+  const std::size_t size = route.page_size.empty() ? 50 : std::max<std::size_t>(1, std::stoul(route.page_size));
+  json models = json::array();
+  const bool empty = behaviour.body == BodyKind::kEmptyModelList || behaviour.body == BodyKind::kEmptyContent ||
+                     behaviour.body == BodyKind::kNoChoices;
+  for (std::size_t i = first; !empty && i < behaviour.models.size() && i < first + size; ++i) {
+    const std::string& id = behaviour.models[i];
+    const bool embedding = id.find("embedding") != std::string::npos;
+    models.push_back({{"name", "models/" + id},
+                      {"version", "001"},
+                      {"displayName", id},
+                      {"inputTokenLimit", 1048576},
+                      {"outputTokenLimit", embedding ? 1 : 65536},
+                      {"supportedGenerationMethods",
+                       embedding ? json{"embedContent"} : json{"generateContent", "countTokens"}}});
+  }
+  json body = {{"models", models}};
+  if (!empty && first + size < behaviour.models.size()) body["nextPageToken"] = "page-" + std::to_string(first + size);
+  return body;
+}
+
+// The generateContent / embedContent bodies; safety_block and prompt_blocked are the two ways
+// Google's filters refuse (real_pending/gemini-native.json: gemini-native-safety-finish and
+// gemini-native-prompt-blocked).
+json GeminiBody(const Route& route, const Reply& reply, const Behaviour& behaviour) {
+  if (route.endpoint == Endpoint::kModels) return GeminiModels(route, behaviour);
+  if (route.endpoint == Endpoint::kEmbeddings) {
+    json values = json::array();
+    for (int i = 0; behaviour.body != BodyKind::kEmptyContent && i < kEmbeddingDimensions; ++i) {
+      values.push_back(std::round(std::sin(i + 1.0) * 1e4) / 1e5);
+    }
+    return {{"embedding", {{"values", values}}}};
+  }
+  json body = json::object();
+  if (behaviour.body == BodyKind::kPromptBlocked) {
+    body["promptFeedback"] = {{"blockReason", "PROHIBITED_CONTENT"}};
+  } else if (behaviour.body == BodyKind::kSafetyBlock) {
+    json candidate = GeminiCandidate(json::array(), "SAFETY");
+    candidate.erase("content");
+    candidate["safetyRatings"] = {{{"category", "HARM_CATEGORY_HATE_SPEECH"}, {"probability", "NEGLIGIBLE"}},
+                                  {{"category", "HARM_CATEGORY_DANGEROUS_CONTENT"}, {"probability", "HIGH"}, {"blocked", true}}};
+    body["candidates"] = {candidate};
+  } else if (behaviour.body == BodyKind::kNoChoices) {
+    body["candidates"] = json::array();
+  } else {
+    json parts = json::array();
+    if (reply.tool_call) {
+      parts.push_back({{"functionCall", {{"name", reply.tool_call->first}, {"args", reply.tool_call->second}}}});
+    } else if (!reply.content.empty()) {
+      parts.push_back({{"text", Join(reply.content)}});
+    }
+    body["candidates"] = {GeminiCandidate(parts, reply.length_limited ? "MAX_TOKENS" : "STOP")};
+  }
+  if (!behaviour.omit_usage) body["usageMetadata"] = GeminiUsage(reply);
+  body["modelVersion"] = reply.model;
+  body["responseId"] = reply.id;
+  return body;
+}
+
+json ResponsesUsage(const Reply& reply) {
+  return {{"input_tokens", reply.prompt_tokens},
+          {"input_tokens_details", {{"cached_tokens", 0}}},
+          {"output_tokens", reply.completion_tokens},
+          {"output_tokens_details", {{"reasoning_tokens", reply.reasoning.size()}}},
+          {"total_tokens", reply.prompt_tokens + reply.completion_tokens}};
+}
+
+// A Responses API response object in the API reference's shape (real_pending/openai-responses.json,
+// responses-completed). `status` is in_progress, completed, incomplete or failed.
+json ResponsesObject(const Reply& reply, const Behaviour& behaviour, const std::string& status, bool with_output) {
+  json output = json::array();
+  if (with_output && !reply.reasoning.empty()) {
+    output.push_back({{"type", "reasoning"}, {"id", "rs_" + reply.id}, {"summary", json::array()}});
+  }
+  if (with_output && reply.tool_call) {
+    output.push_back({{"type", "function_call"}, {"id", "fc_" + reply.id}, {"call_id", "call_" + reply.id},
+                      {"name", reply.tool_call->first}, {"arguments", ArgumentsText(reply.tool_call->second)},
+                      {"status", "completed"}});
+  } else if (with_output && behaviour.body != BodyKind::kNoChoices && !reply.content.empty()) {
+    output.push_back({{"type", "message"},
+                      {"id", "msg_" + reply.id},
+                      {"status", status == "incomplete" ? "incomplete" : "completed"},
+                      {"role", "assistant"},
+                      {"content", {{{"type", "output_text"}, {"text", Join(reply.content)}, {"annotations", json::array()}}}}});
+  }
+  json error = nullptr;
+  if (status == "failed") {
+    error = {{"code", behaviour.error_code.empty() ? "server_error" : behaviour.error_code},
+             {"message", behaviour.error_message}};
+  }
+  const bool ended = status == "completed" || status == "incomplete";
+  return {{"id", reply.id},
+          {"object", "response"},
+          {"created_at", reply.created},
+          {"status", status},
+          {"error", error},
+          {"incomplete_details", status == "incomplete" ? json{{"reason", "max_output_tokens"}} : json(nullptr)},
+          {"instructions", nullptr},
+          {"max_output_tokens", nullptr},
+          {"model", reply.model},
+          {"output", output},
+          {"parallel_tool_calls", true},
+          {"previous_response_id", nullptr},
+          {"reasoning", {{"effort", nullptr}, {"summary", nullptr}}},
+          {"store", true},
+          {"temperature", 1.0},
+          {"text", {{"format", {{"type", "text"}}}}},
+          {"tool_choice", "auto"},
+          {"tools", json::array()},
+          {"top_p", 1.0},
+          {"truncation", "disabled"},
+          {"usage", ended && !behaviour.omit_usage ? ResponsesUsage(reply) : json(nullptr)},
+          {"user", nullptr},
+          {"metadata", json::object()}};
+}
+
+std::string ResponsesStatus(const Reply& reply, const Behaviour& behaviour) {
+  if (behaviour.body == BodyKind::kErrorEnvelope) return "failed";  // a 200 whose response failed
+  return reply.length_limited ? "incomplete" : "completed";
+}
+
+json BedrockUsage(const Reply& reply) {
+  return {{"inputTokens", reply.prompt_tokens},
+          {"outputTokens", reply.completion_tokens},
+          {"totalTokens", reply.prompt_tokens + reply.completion_tokens}};
+}
+
+const char* BedrockStopReason(const Reply& reply) {
+  return reply.tool_call ? "tool_use" : reply.length_limited ? "max_tokens" : "end_turn";
+}
+
+// Converse's reply (API reference, Converse "Response Syntax"); reasoning is a reasoningContent block.
+json BedrockBody(const Reply& reply, const Behaviour& behaviour) {
+  json content = json::array();
+  if (behaviour.body != BodyKind::kNoChoices) {
+    if (!reply.reasoning.empty()) {
+      content.push_back({{"reasoningContent", {{"reasoningText", {{"text", Join(reply.reasoning)}, {"signature", "mock"}}}}}});
+    }
+    if (reply.tool_call) {
+      content.push_back({{"toolUse", {{"toolUseId", "tooluse_mock_" + reply.id}, {"name", reply.tool_call->first},
+                                      {"input", reply.tool_call->second}}}});
+    } else {
+      content.push_back({{"text", Join(reply.content)}});
+    }
+  }
+  json body = {{"metrics", {{"latencyMs", 42}}},
+               {"output", {{"message", {{"content", content}, {"role", "assistant"}}}}},
+               {"stopReason", BedrockStopReason(reply)}};
+  if (!behaviour.omit_usage) body["usage"] = BedrockUsage(reply);
   return body;
 }
 
@@ -301,11 +652,18 @@ struct Body {
 
 Body RenderBody(const Route& route, const Reply& reply, const Behaviour& behaviour) {
   if (behaviour.body == BodyKind::kHtml) return {HtmlPage(behaviour.status), "text/html; charset=utf-8"};
-  if (behaviour.body == BodyKind::kErrorEnvelope || !IsSuccess(behaviour.status)) {
+  const bool failed_response = route.api == Api::kResponses && IsSuccess(behaviour.status);
+  if ((behaviour.body == BodyKind::kErrorEnvelope && !failed_response) || !IsSuccess(behaviour.status)) {
     return {ErrorEnvelope(route.api, behaviour).dump(), kJson};
   }
-  const json body =
-      route.api == Api::kAnthropic ? AnthropicBody(reply, behaviour) : OpenAiBody(route.endpoint, reply, behaviour);
+  json body;
+  switch (route.api) {
+    case Api::kAnthropic: body = AnthropicBody(reply, behaviour); break;
+    case Api::kGemini: body = GeminiBody(route, reply, behaviour); break;
+    case Api::kResponses: body = ResponsesObject(reply, behaviour, ResponsesStatus(reply, behaviour), true); break;
+    case Api::kBedrock: body = BedrockBody(reply, behaviour); break;
+    case Api::kOpenAi: body = OpenAiBody(route.endpoint, reply, behaviour); break;
+  }
   const std::string text = behaviour.body == BodyKind::kJsonArray ? json::array({body}).dump() : body.dump();
   // Cut in half, the object never closes: invalid whatever the endpoint.
   if (behaviour.body == BodyKind::kMalformedJson) return {text.substr(0, text.size() / 2), kJson};
@@ -315,8 +673,8 @@ Body RenderBody(const Route& route, const Reply& reply, const Behaviour& behavio
 bool StreamsReply(const Route& route, const Behaviour& behaviour, const json& request) {
   const bool streamable_body = behaviour.body == BodyKind::kNormal || behaviour.body == BodyKind::kEmptyContent ||
                                behaviour.body == BodyKind::kNoChoices;
-  return route.endpoint == Endpoint::kChat && IsTrue(request, "stream") && IsSuccess(behaviour.status) &&
-         streamable_body;
+  return route.endpoint == Endpoint::kChat && (route.stream_endpoint || IsTrue(request, "stream")) &&
+         IsSuccess(behaviour.status) && streamable_body;
 }
 
 std::string Rfc3339(std::chrono::system_clock::time_point when) {
@@ -369,6 +727,175 @@ class StreamFormat {
   virtual std::vector<std::string> Token(const std::string& text, bool reasoning) = 0;
   virtual std::vector<std::string> Closing() = 0;
   virtual std::string Error() = 0;
+  // Sent between the opening and the first token when the script asks for keep-alives.
+  virtual std::string KeepAlive() { return ": keep-alive\n\n"; }
+};
+
+// :streamGenerateContent?alt=sse: one GenerateContentResponse per event, framed with CRLF as
+// Google sends it; the last carries finishReason and the whole usage. No opening event and no
+// keep-alive comments. Reasoning tokens are thought parts ("thought": true).
+class GeminiStream : public StreamFormat {
+ public:
+  GeminiStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override { return {}; }
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    json part = {{"text", text}};
+    if (reasoning) part["thought"] = true;
+    return {Chunk(json::array({part}), nullptr)};
+  }
+  std::vector<std::string> Closing() override {
+    return {Chunk(json::array({{{"text", ""}}}), reply_.length_limited ? "MAX_TOKENS" : "STOP")};
+  }
+  std::string Error() override { return Data(GeminiErrorEnvelope(ErrorOf(behaviour_))); }
+  std::string KeepAlive() override { return ""; }
+
+ private:
+  static std::string Data(const json& payload) { return "data: " + payload.dump() + "\r\n\r\n"; }
+  // An error inside a 200 stream names a status of its own; 500 INTERNAL unless scripted.
+  static Behaviour ErrorOf(Behaviour behaviour) {
+    if (IsSuccess(behaviour.status)) behaviour.status = 500;
+    return behaviour;
+  }
+
+  std::string Chunk(const json& parts, const char* finish_reason) const {
+    json body = json::object();
+    body["candidates"] = json::array();
+    if (behaviour_.body != BodyKind::kNoChoices) body["candidates"].push_back(GeminiCandidate(parts, finish_reason));
+    if (!behaviour_.omit_usage) body["usageMetadata"] = GeminiUsage(reply_);
+    body["modelVersion"] = reply_.model;
+    body["responseId"] = reply_.id;
+    return Data(body);
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+};
+
+// ConverseStream: application/vnd.amazon.eventstream frames (both CRCs) whose JSON payloads are
+// the events of the first frames botocore logged in boto/boto3#4584 (real_pending/bedrock.json):
+// messageStart, contentBlockDelta..., contentBlockStop, messageStop, metadata; each with the
+// "p" padding Bedrock adds. A scripted error is an exception frame; damaged_crc_after_tokens
+// sends one token frame with a wrong message CRC.
+class BedrockStream : public StreamFormat {
+ public:
+  BedrockStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override { return {Event("messageStart", {{"role", "assistant"}})}; }
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    const json delta = reasoning ? json{{"reasoningContent", {{"text", text}}}} : json{{"text", text}};
+    std::vector<std::string> frames;
+    if (reasoning != reasoning_ && tokens_ > 0) frames.push_back(Event("contentBlockStop", {{"contentBlockIndex", block_++}}));
+    reasoning_ = reasoning;
+    std::string frame = Event("contentBlockDelta", {{"contentBlockIndex", block_}, {"delta", delta}});
+    if (tokens_++ == behaviour_.stream.damaged_crc_after_tokens) frame.back() = static_cast<char>(frame.back() ^ 0x01);
+    frames.push_back(std::move(frame));
+    return frames;
+  }
+  std::vector<std::string> Closing() override {
+    std::vector<std::string> frames;
+    if (tokens_ > 0) frames.push_back(Event("contentBlockStop", {{"contentBlockIndex", block_}}));
+    frames.push_back(Event("messageStop", {{"stopReason", BedrockStopReason(reply_)}}));
+    json metadata = {{"metrics", {{"latencyMs", 42}}}};
+    if (!behaviour_.omit_usage) metadata["usage"] = BedrockUsage(reply_);
+    frames.push_back(Event("metadata", metadata));
+    return frames;
+  }
+  std::string Error() override {
+    Behaviour behaviour = behaviour_;
+    if (IsSuccess(behaviour.status)) behaviour.status = 500;
+    return Frame({{":exception-type", BedrockErrorType(behaviour)}, {":content-type", "application/json"},
+                  {":message-type", "exception"}},
+                 json{{"message", behaviour.error_message}}.dump());
+  }
+  std::string KeepAlive() override { return ""; }
+
+ private:
+  static std::string Frame(const std::vector<std::pair<std::string, std::string>>& headers, std::string payload) {
+    llm_probe::EventStreamMessage message;
+    for (const auto& [name, value] : headers) message.headers.push_back({name, llm_probe::EventStreamValueType::kString, 0, value});
+    message.payload = std::move(payload);
+    return llm_probe::EncodeEventStreamMessage(message);
+  }
+  std::string Event(const char* type, json payload) const {
+    payload["p"] = std::string("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789").substr(0, 10 + reply_.id.size());
+    return Frame({{":event-type", type}, {":content-type", "application/json"}, {":message-type", "event"}}, payload.dump());
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+  int block_ = 0;
+  int tokens_ = 0;
+  bool reasoning_ = false;
+};
+
+// Responses API streaming events (https://platform.openai.com/docs/api-reference/responses-streaming;
+// samples in real_pending/openai-responses.json), each with its sequence_number. The end is
+// response.completed, or response.incomplete when the output limit cut it. A scripted error is
+// response.failed, or the bare `error` event when error_type is "error_event".
+class ResponsesStream : public StreamFormat {
+ public:
+  ResponsesStream(const Reply& reply, const Behaviour& behaviour) : reply_(reply), behaviour_(behaviour) {}
+
+  std::vector<std::string> Opening() override {
+    std::vector<std::string> events = {
+        Event("response.created", {{"response", ResponsesObject(reply_, behaviour_, "in_progress", false)}}),
+        Event("response.in_progress", {{"response", ResponsesObject(reply_, behaviour_, "in_progress", false)}})};
+    if (HasMessage()) {
+      events.push_back(Event("response.output_item.added", {{"output_index", 0}, {"item", Message("in_progress", false)}}));
+      events.push_back(Event("response.content_part.added", {{"item_id", MessageId()}, {"output_index", 0},
+                                                             {"content_index", 0}, {"part", Part(false)}}));
+    }
+    return events;
+  }
+  // Reasoning is not streamed as text (only counted in usage), as the API does without summaries.
+  std::vector<std::string> Token(const std::string& text, bool reasoning) override {
+    if (reasoning || !HasMessage()) return {};
+    return {Event("response.output_text.delta",
+                  {{"item_id", MessageId()}, {"output_index", 0}, {"content_index", 0}, {"delta", text}})};
+  }
+  std::vector<std::string> Closing() override {
+    std::vector<std::string> events;
+    if (HasMessage()) {
+      events.push_back(Event("response.output_text.done", {{"item_id", MessageId()}, {"output_index", 0},
+                                                           {"content_index", 0}, {"text", Join(reply_.content)}}));
+      events.push_back(Event("response.content_part.done", {{"item_id", MessageId()}, {"output_index", 0},
+                                                            {"content_index", 0}, {"part", Part(true)}}));
+      events.push_back(Event("response.output_item.done", {{"output_index", 0}, {"item", Message("completed", true)}}));
+    }
+    const std::string status = ResponsesStatus(reply_, behaviour_);
+    events.push_back(Event("response." + status, {{"response", ResponsesObject(reply_, behaviour_, status, true)}}));
+    return events;
+  }
+  std::string Error() override {
+    if (behaviour_.error_type == "error_event") {
+      return Event("error", {{"code", behaviour_.error_code.empty() ? "server_error" : behaviour_.error_code},
+                             {"message", behaviour_.error_message},
+                             {"param", nullptr}});
+    }
+    return Event("response.failed", {{"response", ResponsesObject(reply_, behaviour_, "failed", false)}});
+  }
+
+ private:
+  bool HasMessage() const { return behaviour_.body != BodyKind::kNoChoices && !reply_.content.empty(); }
+  std::string MessageId() const { return "msg_" + reply_.id; }
+  json Part(bool done) const {
+    return {{"type", "output_text"}, {"text", done ? Join(reply_.content) : ""}, {"annotations", json::array()}};
+  }
+  json Message(const char* status, bool done) const {
+    return {{"id", MessageId()}, {"type", "message"}, {"status", status}, {"role", "assistant"},
+            {"content", done ? json::array({Part(true)}) : json::array()}};
+  }
+  std::string Event(const std::string& name, json fields) {
+    json data = {{"type", name}};
+    for (auto& [key, value] : fields.items()) data[key] = std::move(value);
+    data["sequence_number"] = sequence_++;
+    return "event: " + name + "\ndata: " + data.dump() + "\n\n";
+  }
+
+  const Reply& reply_;
+  const Behaviour& behaviour_;
+  int sequence_ = 0;
 };
 
 class OpenAiStream : public StreamFormat {
@@ -522,7 +1049,7 @@ StreamPlan PlanStream(StreamFormat& format, const Reply& reply, const Behaviour&
     for (const std::string& text : texts) plan.events.push_back({at, text});
   };
   add(Milliseconds(0), format.Opening());
-  if (script.keepalive_comments) add(Milliseconds(0), {": keep-alive\n\n"});
+  if (script.keepalive_comments && !format.KeepAlive().empty()) add(Milliseconds(0), {format.KeepAlive()});
   const std::size_t sent = std::min({cut, error, total});
   for (std::size_t i = 0; i < sent; ++i) add(slot(i), format.Token(tokens[i].first, tokens[i].second));
   if (sent == cut) {
@@ -563,6 +1090,60 @@ Behaviour OwnError(int status, std::string type, std::string code, std::string m
   behaviour.error_code = std::move(code);
   behaviour.error_message = std::move(message);
   return behaviour;
+}
+
+bool HasGeminiKey(const httplib::Request& request) {
+  const std::string key =
+      request.has_header("x-goog-api-key") ? request.get_header_value("x-goog-api-key") : request.get_param_value("key");
+  return key == kGeminiApiKey;
+}
+
+// "20150830T123600Z" → Unix seconds; nullopt when it is not that form.
+std::optional<std::int64_t> ParseAmzDate(const std::string& text) {
+  std::tm utc{};
+  if (text.size() != 16 || strptime(text.c_str(), "%Y%m%dT%H%M%SZ", &utc) == nullptr) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&utc));
+}
+
+// Signs the request again with the mock's secret, over the headers it says it signed, at the time
+// it says, and compares the Authorization headers. nullopt: accepted; else AWS's refusal
+// (real_pending/bedrock.json, bedrock-invalid-signature; the header with the coral service suffix).
+std::optional<Behaviour> CheckSigV4(const httplib::Request& request) {
+  const auto refuse = [](std::string type, std::string message) {
+    Behaviour refusal = OwnError(403, std::move(type), "", std::move(message));
+    refusal.headers["x-amzn-ErrorType"] = refusal.error_type + ":http://internal.amazon.com/coral/com.amazon.coral.service/";
+    return refusal;
+  };
+  static const std::regex kAuthorization(
+      R"(AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64}))");
+  const std::string authorization = request.get_header_value("Authorization");
+  std::smatch match;
+  const std::optional<std::int64_t> when = ParseAmzDate(request.get_header_value("X-Amz-Date"));
+  if (!std::regex_match(authorization, match, kAuthorization) || !when) {
+    return refuse("MissingAuthenticationTokenException", "Missing Authentication Token");
+  }
+  if (match[1] != kAwsAccessKeyId) {
+    return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+  }
+  llm_probe::HttpRequest resigned;
+  resigned.method = request.method;
+  resigned.url = "http://" + request.get_header_value("Host") + request.target;
+  resigned.body = request.body;
+  std::stringstream names(match[5].str());
+  for (std::string name; std::getline(names, name, ';');) {
+    if (name == "host" || name == "x-amz-date" || name == "x-amz-security-token") continue;  // SignV4 adds them
+    if (!request.has_header(name)) return refuse("InvalidSignatureException", "Signed header " + name + " is missing.");
+    resigned.headers.emplace_back(name, request.get_header_value(name));
+  }
+  const llm_probe::AwsCredentials credentials{kAwsAccessKeyId, kAwsSecretAccessKey,
+                                              request.get_header_value("X-Amz-Security-Token")};
+  llm_probe::SignV4(resigned, credentials, {match[3], match[4]}, *when);
+  for (const auto& [name, value] : resigned.headers) {
+    if (name == "Authorization" && value == authorization && match[4] == "bedrock") return std::nullopt;
+  }
+  return refuse("InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method. Consult the service documentation for details.");
 }
 
 // httplib 0.11 listens with a backlog of 5, so a burst of connections (a whole probe round at
@@ -627,6 +1208,18 @@ struct MockUpstream::Impl {
       const Behaviour unknown_url = OwnError(404, "invalid_request_error", "unknown_url", message);
       return Respond(route, unknown_url, no_request, admission, response);
     }
+    if (route.api == Api::kGemini && !HasGeminiKey(request)) {
+      // Google's reply to a missing or wrong key (real_pending/gemini-native.json,
+      // gemini-native-api-key-invalid).
+      const Behaviour invalid_key = OwnError(400, "INVALID_ARGUMENT", "API_KEY_INVALID",
+                                             "API key not valid. Please pass a valid API key.");
+      return Respond(route, invalid_key, no_request, admission, response);
+    }
+    if (route.api == Api::kBedrock) {
+      if (const std::optional<Behaviour> refused = CheckSigV4(request)) {
+        return Respond(route, *refused, no_request, admission, response);
+      }
+    }
     const Behaviour& behaviour = *admission.behaviour;
     Behaviour stopped = OwnError(503, "", "", "mock upstream is stopping");
     stopped.headers["Connection"] = "close";  // an idle keep-alive connection would hold up Stop()
@@ -658,6 +1251,12 @@ struct MockUpstream::Impl {
     if (behaviour.ratelimit_headers) {
       headers = RateLimitHeaders(route.api, reply, behaviour.status, admission.scenario_request);
     }
+    if (route.api == Api::kBedrock) {
+      headers["x-amzn-RequestId"] = "00000000-0000-4000-8000-" + std::string(12 - std::min<std::size_t>(12, std::to_string(admission.sequence).size()), '0') + std::to_string(admission.sequence);
+      if (!IsSuccess(behaviour.status) || behaviour.body == BodyKind::kErrorEnvelope) {
+        headers["x-amzn-ErrorType"] = BedrockErrorType(behaviour) + ":http://internal.amazon.com/coral/com.amazon.bedrock/";
+      }
+    }
     for (const auto& [name, value] : behaviour.headers) headers[name] = value;
     for (const auto& [name, value] : headers) response.set_header(name, value);
     response.status = behaviour.status;
@@ -666,12 +1265,19 @@ struct MockUpstream::Impl {
       std::unique_ptr<StreamFormat> format;
       if (route.api == Api::kAnthropic) {
         format = std::make_unique<AnthropicStream>(reply, behaviour);
+      } else if (route.api == Api::kGemini) {
+        format = std::make_unique<GeminiStream>(reply, behaviour);
+      } else if (route.api == Api::kResponses) {
+        format = std::make_unique<ResponsesStream>(reply, behaviour);
+      } else if (route.api == Api::kBedrock) {
+        format = std::make_unique<BedrockStream>(reply, behaviour);
+        return SendStream(PlanStream(*format, reply, behaviour), response, "application/vnd.amazon.eventstream");
       } else {
         const auto options = request.find("stream_options");
         const bool include_usage = options != request.end() && options->is_object() && IsTrue(*options, "include_usage");
         format = std::make_unique<OpenAiStream>(reply, behaviour, include_usage);
       }
-      return SendStream(PlanStream(*format, reply, behaviour), response);
+      return SendStream(PlanStream(*format, reply, behaviour), response, "text/event-stream");
     }
     Body body = RenderBody(route, reply, behaviour);
     if (!behaviour.reset_mid_body) return response.set_content(body.text, body.content_type);
@@ -683,7 +1289,7 @@ struct MockUpstream::Impl {
   }
 
   // One event per call and per chunk, each written when due; the provider runs on the worker.
-  void SendStream(StreamPlan plan, httplib::Response& response) {
+  void SendStream(StreamPlan plan, httplib::Response& response, const char* content_type) {
     struct Progress {
       StreamPlan plan;
       std::size_t next = 0;
@@ -691,7 +1297,7 @@ struct MockUpstream::Impl {
     };
     auto progress = std::make_shared<Progress>(Progress{std::move(plan), 0, std::nullopt});
     response.set_header("Cache-Control", "no-cache");
-    response.set_chunked_content_provider("text/event-stream", [this, progress](std::size_t, httplib::DataSink& sink) {
+    response.set_chunked_content_provider(content_type, [this, progress](std::size_t, httplib::DataSink& sink) {
       if (!progress->started) progress->started = Clock::now();
       const Clock::time_point start = *progress->started;
       if (progress->next < progress->plan.events.size()) {
@@ -909,6 +1515,7 @@ const Binders<StreamScript> kStreamBinders = {
     {"error_after_tokens", Bind(&StreamScript::error_after_tokens)},
     {"keepalive_comments", Bind(&StreamScript::keepalive_comments)},
     {"reasoning_tokens", Bind(&StreamScript::reasoning_tokens)},
+    {"damaged_crc_after_tokens", Bind(&StreamScript::damaged_crc_after_tokens)},
 };
 
 const std::map<std::string, BodyKind> kBodyKinds = {
@@ -920,6 +1527,8 @@ const std::map<std::string, BodyKind> kBodyKinds = {
     {"error_envelope", BodyKind::kErrorEnvelope},
     {"json_array", BodyKind::kJsonArray},
     {"empty_model_list", BodyKind::kEmptyModelList},
+    {"safety_block", BodyKind::kSafetyBlock},
+    {"prompt_blocked", BodyKind::kPromptBlocked},
 };
 
 const Binders<Behaviour> kBehaviourBinders = {
@@ -945,6 +1554,14 @@ const Binders<Behaviour> kBehaviourBinders = {
     {"completion_tokens", Bind(&Behaviour::completion_tokens)},
     {"stream", [](const nlohmann::json& value, Behaviour& behaviour) { ReadObject(value, behaviour.stream, kStreamBinders, "stream."); }},
     {"ratelimit_headers", Bind(&Behaviour::ratelimit_headers)},
+    {"tool_call",
+     [](const nlohmann::json& value, Behaviour& behaviour) {
+       const std::string kind = value.get<std::string>();
+       if (kind != "" && kind != "call" && kind != "missing_key" && kind != "bad_arguments") {
+         throw std::invalid_argument("unknown tool_call \"" + kind + "\"");
+       }
+       behaviour.tool_call = kind;
+     }},
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ struct StreamScript {
   int error_after_tokens = -1;  // >= 0: send an error event after that many, then end
   bool keepalive_comments = true;  // ": keep-alive" lines between events
   int reasoning_tokens = 0;        // delta.reasoning_content / thinking deltas before content
+  int damaged_crc_after_tokens = -1;  // Bedrock: >= 0: that many token frames, then one whose message CRC is wrong
 };
 
 enum class BodyKind {
@@ -42,6 +43,10 @@ enum class BodyKind {
   kErrorEnvelope,   // the provider's error envelope, whatever the status (also with 200)
   kJsonArray,       // a JSON array where an object is expected
   kEmptyModelList,  // models: "data": []
+  // Gemini's content filters (elsewhere a normal reply): a candidate with finishReason SAFETY
+  // and no content, or promptFeedback.blockReason and no candidate; never streamed.
+  kSafetyBlock,
+  kPromptBlocked,
 };
 // A streamed reply is sent for chat requests with "stream": true, a 2xx status and one of
 // kNormal, kEmptyContent, kNoChoices (OpenAI: chunks with "choices": [], Anthropic: no content
@@ -75,7 +80,27 @@ struct Behaviour {
   // on OpenAI paths, anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-* on
   // /messages; remaining is 0 on a 429. Entries in `headers` win over them.
   bool ratelimit_headers = false;
+  // Tool probes: a request with tools (the first one is called) gets a call instead of text, in
+  // the flavour's form (OpenAI tool_calls, Responses function_call, Anthropic tool_use, Gemini
+  // functionCall, Bedrock toolUse), non-streamed replies only. "call": every required key of the
+  // tool's schema, each "mock"; "missing_key": the first required key left out;
+  // "bad_arguments": arguments cut in half (OpenAI chat and Responses send arguments as a JSON
+  // string; the other flavours send objects, so there the cut text goes as a string where the
+  // object belongs). Empty: the model answers text, i.e. the call is missing.
+  std::string tool_call{};
 };
+
+// Gemini (http://HOST:PORT/s/<scenario>/v1beta, paths /models, /models/<id>:generateContent,
+// :streamGenerateContent?alt=sse, :embedContent) accepts only this key, in x-goog-api-key or
+// ?key=; any other gets Google's 400 API_KEY_INVALID envelope.
+inline constexpr const char* kGeminiApiKey = "mock-gemini-api-key";
+
+// Bedrock Runtime (http://HOST:PORT/s/<scenario>, paths /model/<id>/converse and
+// /model/<id>/converse-stream) checks each request's SigV4 signature (service "bedrock", any
+// region) against these keys; a missing, tampered or wrongly keyed one gets AWS's 403
+// InvalidSignatureException (or UnrecognizedClientException for an unknown access key id).
+inline constexpr const char* kAwsAccessKeyId = "AKIDMOCKUPSTREAM0001";
+inline constexpr const char* kAwsSecretAccessKey = "mock+upstream/secret/access/key/000000001";
 
 // What the mock received, for asserting the probe's request.
 struct RecordedRequest {

@@ -37,6 +37,13 @@ TEST(StartsWithIgnoringCaseTest, ComparesThePrefixOnly) {
   EXPECT_TRUE(StartsWithIgnoringCase("anything", ""));
 }
 
+TEST(ContainsIgnoringCaseTest, FindsTheFragmentAnywhere) {
+  EXPECT_TRUE(ContainsIgnoringCase("The provided model identifier is invalid.", "Model Identifier"));
+  EXPECT_TRUE(ContainsIgnoringCase("abc", ""));
+  EXPECT_FALSE(ContainsIgnoringCase("model id", "model identifier"));
+  EXPECT_FALSE(ContainsIgnoringCase("", "a"));
+}
+
 TEST(DecodeUtf8Test, ReadsWellFormedSequencesOnly) {
   char32_t code_point = 0;
   EXPECT_EQ(DecodeUtf8("a", code_point), 1u);

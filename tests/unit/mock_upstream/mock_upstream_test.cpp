@@ -14,6 +14,9 @@
 #include <thread>
 #include <utility>
 
+#include "llm_probe/event_stream.h"
+#include "llm_probe/sigv4.h"
+
 namespace mock_upstream {
 namespace {
 
@@ -664,6 +667,468 @@ TEST(MockUpstreamStop, EndsARunningStream) {
   mock.Stop();
   ASSERT_EQ(client.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   EXPECT_NE(client.get(), httplib::Error::Success);
+}
+
+// Gemini native API (samples: tests/testdata/real_pending/gemini-native.json).
+const httplib::Headers kGeminiKey = {{"x-goog-api-key", kGeminiApiKey}};
+const json kGeminiChat = {{"contents", {{{"role", "user"}, {"parts", {{{"text", "hi"}}}}}}},
+                          {"generationConfig", {{"maxOutputTokens", 50}}}};
+
+// The data of each SSE event, split at Google's CRLF CRLF; the flag says every event, the last
+// included, ended so (an LF-only blank line anywhere makes it false).
+std::pair<std::vector<json>, bool> GeminiEvents(const std::string& body) {
+  std::vector<json> events;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    const std::size_t end = std::min(body.find("\r\n\r\n", start), body.size());
+    const std::string block = body.substr(start, end - start);
+    EXPECT_TRUE(block.starts_with("data: ")) << block;
+    events.push_back(json::parse(block.substr(6), nullptr, false));
+    start = end + 4;
+  }
+  const bool crlf = body.ends_with("\r\n\r\n") && body.find("\n\n") == std::string::npos;
+  return {events, crlf};
+}
+
+TEST_F(MockUpstreamTest, GeminiGenerateContentHasGooglesShape) {
+  const auto result = Post("/s/g/v1beta/models/gemini-2.5-flash:generateContent", kGeminiChat, kGeminiKey);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  const json reply = json::parse(result->body);
+  ASSERT_EQ(reply["candidates"].size(), 1u);
+  EXPECT_EQ(reply["candidates"][0]["content"], json::parse(R"({"parts":[{"text":"OK"}],"role":"model"})"));
+  EXPECT_EQ(reply["candidates"][0]["finishReason"], "STOP");
+  EXPECT_EQ(reply["modelVersion"], "gemini-2.5-flash");
+  EXPECT_EQ(reply["usageMetadata"]["promptTokenCount"], 8);
+  EXPECT_EQ(reply["usageMetadata"]["candidatesTokenCount"], 1);
+  EXPECT_EQ(reply["usageMetadata"]["totalTokenCount"], 9);
+  EXPECT_TRUE(reply["responseId"].is_string());
+}
+
+TEST_F(MockUpstreamTest, GeminiThinkingSpendsTheOutputLimit) {
+  mock_.SetBehaviour("t", Behaviour{.stream = {.reasoning_tokens = 5}});
+  json request = kGeminiChat;
+  request["generationConfig"]["maxOutputTokens"] = 4;
+  const json reply = json::parse(Post("/s/t/v1beta/models/gemini-2.5-pro:generateContent", request, kGeminiKey)->body);
+  // As in gemini-native-max-tokens-thinking: MAX_TOKENS, a content without parts, all spent thinking.
+  EXPECT_EQ(reply["candidates"][0]["content"], json::parse(R"({"role":"model"})"));
+  EXPECT_EQ(reply["candidates"][0]["finishReason"], "MAX_TOKENS");
+  EXPECT_EQ(reply["usageMetadata"]["thoughtsTokenCount"], 4);
+  EXPECT_EQ(reply["usageMetadata"]["candidatesTokenCount"], 0);
+}
+
+TEST_F(MockUpstreamTest, GeminiRejectsAMissingOrWrongKeyAsGoogleDoes) {
+  const std::string path = "/s/k/v1beta/models/gemini-2.5-flash:generateContent";
+  for (const httplib::Headers& headers : {httplib::Headers{}, httplib::Headers{{"x-goog-api-key", "wrong"}},
+                                          httplib::Headers{{"Authorization", std::string("Bearer ") + kGeminiApiKey}}}) {
+    const auto result = Post(path, kGeminiChat, headers);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 400);
+    const json error = json::parse(result->body)["error"];
+    EXPECT_EQ(error["code"], 400);
+    EXPECT_EQ(error["status"], "INVALID_ARGUMENT");
+    EXPECT_EQ(error["message"], "API key not valid. Please pass a valid API key.");
+    EXPECT_EQ(error["details"][0]["@type"], "type.googleapis.com/google.rpc.ErrorInfo");
+    EXPECT_EQ(error["details"][0]["reason"], "API_KEY_INVALID");
+  }
+  EXPECT_EQ(Post(path + "?key=" + kGeminiApiKey, kGeminiChat)->status, 200);  // the query form Google also takes
+  EXPECT_EQ(Post(path, kGeminiChat, kGeminiKey)->status, 200);
+}
+
+TEST_F(MockUpstreamTest, GeminiModelsArePaged) {
+  mock_.SetBehaviour("p", Behaviour{.models = {"gemini-2.5-flash", "gemini-2.5-pro", "text-embedding-004"}});
+  client_->set_default_headers(kGeminiKey);
+  const json first = json::parse(Get("/s/p/v1beta/models?pageSize=2")->body);
+  ASSERT_EQ(first["models"].size(), 2u);
+  EXPECT_EQ(first["models"][0]["name"], "models/gemini-2.5-flash");
+  EXPECT_EQ(first["models"][1]["supportedGenerationMethods"], json::parse(R"(["generateContent","countTokens"])"));
+  ASSERT_TRUE(first["nextPageToken"].is_string());
+  const json second =
+      json::parse(Get("/s/p/v1beta/models?pageSize=2&pageToken=" + first["nextPageToken"].get<std::string>())->body);
+  ASSERT_EQ(second["models"].size(), 1u);
+  EXPECT_EQ(second["models"][0]["name"], "models/text-embedding-004");
+  EXPECT_FALSE(second.contains("nextPageToken"));
+  EXPECT_EQ(json::parse(Get("/s/p/v1beta/models")->body)["models"].size(), 3u);  // default page: 50
+}
+
+TEST_F(MockUpstreamTest, GeminiEmbedContent) {
+  const json reply = json::parse(
+      Post("/s/e/v1beta/models/text-embedding-004:embedContent", {{"content", {{"parts", {{{"text", "hi"}}}}}}}, kGeminiKey)
+          ->body);
+  EXPECT_EQ(reply["embedding"]["values"].size(), 8u);
+}
+
+TEST_F(MockUpstreamTest, GeminiStreamIsCrlfFramedAndEndsWithFinishReason) {
+  mock_.SetBehaviour("s", Behaviour{.content = "Hello there friend", .stream = {.token_count = 3}});
+  const auto result = Post("/s/s/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", kGeminiChat, kGeminiKey);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->get_header_value("Content-Type"), "text/event-stream");
+  const auto [events, crlf] = GeminiEvents(result->body);
+  EXPECT_TRUE(crlf) << result->body;
+  ASSERT_EQ(events.size(), 4u);
+  std::string text;
+  for (const json& event : events) text += event["candidates"][0]["content"]["parts"][0]["text"].get<std::string>();
+  EXPECT_EQ(text, "Hello there friend");
+  EXPECT_FALSE(events[2]["candidates"][0].contains("finishReason"));
+  EXPECT_EQ(events[3]["candidates"][0]["finishReason"], "STOP");
+  EXPECT_EQ(events[3]["usageMetadata"]["candidatesTokenCount"], 3);
+}
+
+TEST_F(MockUpstreamTest, GeminiStreamCutHasNoFinishReason) {
+  mock_.SetBehaviour("c", Behaviour{.stream = {.token_count = 5, .cut_after_tokens = 2}});
+  // httplib reports the cut chunked body as an error; what arrived before it is what counts.
+  httplib::Request request;
+  request.method = "POST";
+  request.path = "/s/c/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+  request.body = kGeminiChat.dump();
+  request.set_header("x-goog-api-key", kGeminiApiKey);
+  std::string body;
+  request.content_receiver = [&body](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+    body.append(data, size);
+    return true;
+  };
+  EXPECT_NE(client_->send(request).error(), httplib::Error::Success);
+  const auto [events, crlf] = GeminiEvents(body);
+  EXPECT_EQ(events.size(), 2u);
+  for (const json& event : events) EXPECT_FALSE(event["candidates"][0].contains("finishReason")) << event;
+}
+
+TEST_F(MockUpstreamTest, GeminiSafetyFiltersAndQuota) {
+  mock_.SetBehaviour("f", std::vector<Behaviour>{{.body = BodyKind::kSafetyBlock},
+                                                 {.body = BodyKind::kPromptBlocked},
+                                                 {.status = 429, .error_code = "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                                                  .error_message = "You exceeded your current quota"}});
+  const std::string path = "/s/f/v1beta/models/gemini-2.5-flash:generateContent";
+  const json safety = json::parse(Post(path, kGeminiChat, kGeminiKey)->body);
+  EXPECT_EQ(safety["candidates"][0]["finishReason"], "SAFETY");
+  EXPECT_FALSE(safety["candidates"][0].contains("content"));
+  EXPECT_EQ(safety["candidates"][0]["safetyRatings"][1]["blocked"], true);
+  const json blocked = json::parse(Post(path, kGeminiChat, kGeminiKey)->body);
+  EXPECT_EQ(blocked["promptFeedback"]["blockReason"], "PROHIBITED_CONTENT");
+  EXPECT_FALSE(blocked.contains("candidates"));
+  const auto quota = Post(path, kGeminiChat, kGeminiKey);
+  EXPECT_EQ(quota->status, 429);
+  const json error = json::parse(quota->body)["error"];
+  EXPECT_EQ(error["status"], "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(error["details"][0]["@type"], "type.googleapis.com/google.rpc.QuotaFailure");
+  EXPECT_EQ(error["details"][0]["violations"][0]["quotaId"], "GenerateRequestsPerDayPerProjectPerModel-FreeTier");
+}
+
+// OpenAI Responses API (samples: tests/testdata/real_pending/openai-responses.json).
+const json kResponsesRequest = {{"model", "gpt-4o"}, {"input", "hi"}, {"max_output_tokens", 50}};
+
+TEST_F(MockUpstreamTest, ResponsesSyncHasTheReferenceShape) {
+  mock_.SetBehaviour("r", Behaviour{.content = "Silent circuits hum"});
+  const json reply = PostForJson("/s/r/v1/responses", kResponsesRequest);
+  EXPECT_THAT(reply["id"].get<std::string>(), ::testing::StartsWith("resp_"));
+  EXPECT_EQ(reply["object"], "response");
+  EXPECT_EQ(reply["status"], "completed");
+  EXPECT_EQ(reply["model"], "gpt-4o");
+  ASSERT_EQ(reply["output"].size(), 1u);
+  EXPECT_EQ(reply["output"][0]["type"], "message");
+  EXPECT_EQ(reply["output"][0]["content"][0]["type"], "output_text");
+  EXPECT_EQ(reply["output"][0]["content"][0]["text"], "Silent circuits hum");
+  EXPECT_EQ(reply["usage"]["output_tokens"], 3);
+  EXPECT_EQ(reply["usage"]["total_tokens"], 11);
+}
+
+TEST_F(MockUpstreamTest, ResponsesIncompleteWithoutTextWhenReasoningSpendsTheLimit) {
+  mock_.SetBehaviour("i", Behaviour{.stream = {.reasoning_tokens = 6}});
+  json request = kResponsesRequest;
+  request["max_output_tokens"] = 6;
+  const json reply = PostForJson("/s/i/v1/responses", request);
+  EXPECT_EQ(reply["status"], "incomplete");
+  EXPECT_EQ(reply["incomplete_details"]["reason"], "max_output_tokens");
+  ASSERT_EQ(reply["output"].size(), 1u);
+  EXPECT_EQ(reply["output"][0]["type"], "reasoning");
+  EXPECT_EQ(reply["usage"]["output_tokens_details"]["reasoning_tokens"], 6);
+}
+
+TEST_F(MockUpstreamTest, ResponsesFailedAndErrorEnvelope) {
+  mock_.SetBehaviour("x", std::vector<Behaviour>{{.body = BodyKind::kErrorEnvelope, .error_message = "The model failed to generate a response."},
+                                                 {.status = 429, .error_message = "Rate limit reached"}});
+  const json failed = PostForJson("/s/x/v1/responses", kResponsesRequest);
+  EXPECT_EQ(failed["status"], "failed");
+  EXPECT_EQ(failed["error"], json::parse(R"({"code":"server_error","message":"The model failed to generate a response."})"));
+  const auto limited = Post("/s/x/v1/responses", kResponsesRequest);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(json::parse(limited->body)["error"]["message"], "Rate limit reached");
+}
+
+TEST_F(MockUpstreamTest, ResponsesStreamEvents) {
+  mock_.SetBehaviour("rs", Behaviour{.content = "Hi there", .stream = {.token_count = 2}});
+  json request = kResponsesRequest;
+  request["stream"] = true;
+  const auto result = Post("/s/rs/v1/responses", request);
+  ASSERT_TRUE(result);
+  const Sse sse = ParseSse(result->body);
+  EXPECT_THAT(EventNames(sse),
+              ElementsAre("response.created", "response.in_progress", "response.output_item.added",
+                          "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+                          "response.output_text.done", "response.content_part.done", "response.output_item.done",
+                          "response.completed"));
+  std::string text;
+  for (std::size_t i = 0; i < sse.events.size(); ++i) {
+    const json data = json::parse(sse.events[i].data);
+    EXPECT_EQ(data["type"], sse.events[i].event);
+    EXPECT_EQ(data["sequence_number"], i);
+    if (data["type"] == "response.output_text.delta") text += data["delta"].get<std::string>();
+  }
+  EXPECT_EQ(text, "Hi there");
+  const json completed = json::parse(sse.events.back().data)["response"];
+  EXPECT_EQ(completed["status"], "completed");
+  EXPECT_EQ(completed["usage"]["output_tokens"], 2);
+}
+
+TEST_F(MockUpstreamTest, ResponsesStreamFaults) {
+  mock_.SetBehaviour("rf", std::vector<Behaviour>{{.stream = {.token_count = 3, .error_after_tokens = 1}},
+                                                  {.error_type = "error_event", .error_code = "ERR_SOMETHING",
+                                                   .error_message = "Something went wrong",
+                                                   .stream = {.token_count = 3, .error_after_tokens = 1}}});
+  json request = kResponsesRequest;
+  request["stream"] = true;
+  const Sse failed = ParseSse(Post("/s/rf/v1/responses", request)->body);
+  EXPECT_EQ(failed.events.back().event, "response.failed");
+  EXPECT_EQ(json::parse(failed.events.back().data)["response"]["error"]["code"], "server_error");
+  const Sse error = ParseSse(Post("/s/rf/v1/responses", request)->body);
+  EXPECT_EQ(error.events.back().event, "error");
+  EXPECT_EQ(json::parse(error.events.back().data)["code"], "ERR_SOMETHING");
+  EXPECT_EQ(json::parse(error.events.back().data)["message"], "Something went wrong");
+}
+
+// Bedrock Converse (samples: tests/testdata/real_pending/bedrock.json), signed by the probe's signer.
+const json kConverse = {{"messages", {{{"role", "user"}, {"content", {{{"text", "hi"}}}}}}},
+                        {"inferenceConfig", {{"maxTokens", 50}}}};
+
+class BedrockTest : public MockUpstreamTest {
+ protected:
+  // The model id's ':' goes on the wire as %3A, as the probe sends it.
+  std::string PathOf(const std::string& scenario, const std::string& method) const {
+    return "/s/" + scenario + "/model/" + llm_probe::AwsUriEncode("anthropic.claude-3-haiku-20240307-v1:0") + "/" + method;
+  }
+
+  // Signs at the current time, lets `tamper` change the signed request, sends it.
+  httplib::Result SendSigned(const std::string& path, const json& body,
+                             const std::function<void(llm_probe::HttpRequest&)>& tamper = {},
+                             std::string secret = kAwsSecretAccessKey) {
+    llm_probe::HttpRequest signed_request;
+    signed_request.method = "POST";
+    signed_request.url = "http://127.0.0.1:" + std::to_string(port_) + path;
+    signed_request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    signed_request.body = body.dump();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    llm_probe::SignV4(signed_request, {kAwsAccessKeyId, std::move(secret), ""}, {"us-east-1", "bedrock"}, now.count());
+    if (tamper) tamper(signed_request);
+    httplib::Request request;
+    request.method = signed_request.method;
+    request.path = signed_request.url.substr(signed_request.url.find('/', 7));
+    for (const auto& [name, value] : signed_request.headers) request.set_header(name, value);
+    request.body = signed_request.body;
+    return client_->send(request);
+  }
+
+  static std::vector<llm_probe::EventStreamMessage> Decode(const std::string& body, llm_probe::EventStreamDecoder& decoder) {
+    std::vector<llm_probe::EventStreamMessage> messages;
+    decoder.Feed(body, messages);
+    return messages;
+  }
+};
+
+TEST_F(BedrockTest, AcceptsACorrectlySignedConverse) {
+  const auto result = SendSigned(PathOf("b", "converse"), kConverse);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const json reply = json::parse(result->body);
+  EXPECT_EQ(reply["output"]["message"]["role"], "assistant");
+  EXPECT_EQ(reply["output"]["message"]["content"][0]["text"], "OK");
+  EXPECT_EQ(reply["stopReason"], "end_turn");
+  EXPECT_EQ(reply["usage"], json::parse(R"({"inputTokens":8,"outputTokens":1,"totalTokens":9})"));
+  EXPECT_EQ(mock_.Requests("b").back().path, "/model/anthropic.claude-3-haiku-20240307-v1:0/converse");
+}
+
+// A signer that is not ours: curl's --aws-sigv4 (curl 7.75+). It signs the path as sent, without
+// the second encoding AWS applies for non-S3 services, so a model id without '%' is used here.
+std::string CurlStatus(int port, const std::string& secret) {
+  const std::string command = "curl -s -o /dev/null -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:bedrock --user '" +
+                              std::string(kAwsAccessKeyId) + ":" + secret +
+                              "' -H 'Content-Type: application/json' -d '{\"messages\":[]}' http://127.0.0.1:" +
+                              std::to_string(port) + "/s/curl/model/amazon.nova-micro-v1/converse";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  for (char buffer[64]; pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr;) out += buffer;
+  if (pipe != nullptr) pclose(pipe);
+  return out;
+}
+
+TEST_F(BedrockTest, AcceptsCurlsSignatureAndRefusesItWithTheWrongSecret) {
+  EXPECT_EQ(CurlStatus(port_, kAwsSecretAccessKey), "200");
+  EXPECT_EQ(CurlStatus(port_, "wrong-secret"), "403");
+}
+
+TEST_F(BedrockTest, RejectsTamperedOrWronglyKeyedSignaturesAsAwsDoes) {
+  const std::string path = PathOf("b", "converse");
+  const auto expect_refused = [](const httplib::Result& result, const std::string& type) {
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 403);
+    EXPECT_EQ(result->get_header_value("x-amzn-ErrorType"),
+              type + ":http://internal.amazon.com/coral/com.amazon.coral.service/");
+    EXPECT_TRUE(json::parse(result->body)["message"].is_string());
+  };
+  const auto body_changed = SendSigned(path, kConverse, [](llm_probe::HttpRequest& request) { request.body += " "; });
+  expect_refused(body_changed, "InvalidSignatureException");
+  EXPECT_EQ(json::parse(body_changed->body)["message"],
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+            "Access Key and signing method. Consult the service documentation for details.");
+  expect_refused(SendSigned(path, kConverse, [](llm_probe::HttpRequest& request) {
+                   request.url = request.url.substr(0, request.url.find("haiku")) + "sonnet-20240229-v1%3A0/converse";
+                 }),
+                 "InvalidSignatureException");
+  expect_refused(SendSigned(path, kConverse, {}, "not-the-secret"), "InvalidSignatureException");
+  expect_refused(SendSigned(path, kConverse,
+                            [](llm_probe::HttpRequest& request) {
+                              for (auto& [name, value] : request.headers) {
+                                if (name == "X-Amz-Date") value = "20200101T000000Z";
+                              }
+                            }),
+                 "InvalidSignatureException");
+  expect_refused(SendSigned(path, kConverse,
+                            [](llm_probe::HttpRequest& request) {
+                              for (auto& [name, value] : request.headers) {
+                                if (name == "Authorization") value.replace(value.find(kAwsAccessKeyId), 4, "XXXX");
+                              }
+                            }),
+                 "UnrecognizedClientException");
+  expect_refused(Post(path, kConverse), "MissingAuthenticationTokenException");
+  EXPECT_EQ(SendSigned(path, kConverse)->status, 200);
+}
+
+TEST_F(BedrockTest, ScriptedExceptionsCarryTheirTypeHeader) {
+  mock_.SetBehaviour("t", std::vector<Behaviour>{{.status = 429, .error_message = "Too many tokens, please wait before trying again."},
+                                                 {.status = 429, .error_type = "ModelNotReadyException"}});
+  const auto throttled = SendSigned(PathOf("t", "converse"), kConverse);
+  EXPECT_EQ(throttled->status, 429);
+  EXPECT_EQ(throttled->get_header_value("x-amzn-ErrorType"), "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+  EXPECT_EQ(throttled->body, R"({"message":"Too many tokens, please wait before trying again."})");
+  const auto not_ready = SendSigned(PathOf("t", "converse"), kConverse);
+  EXPECT_EQ(not_ready->status, 429);
+  EXPECT_THAT(not_ready->get_header_value("x-amzn-ErrorType"), ::testing::StartsWith("ModelNotReadyException:"));
+}
+
+TEST_F(BedrockTest, ConverseStreamIsAnEventStream) {
+  mock_.SetBehaviour("s", Behaviour{.content = "Hello there friend", .stream = {.token_count = 3}});
+  const auto result = SendSigned(PathOf("s", "converse-stream"), kConverse);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(result->get_header_value("Content-Type"), "application/vnd.amazon.eventstream");
+  llm_probe::EventStreamDecoder decoder;
+  const auto messages = Decode(result->body, decoder);
+  EXPECT_EQ(decoder.error(), llm_probe::EventStreamError::kNone);
+  EXPECT_FALSE(decoder.HasPartialMessage());
+  std::vector<std::string> types;
+  std::string text;
+  for (const auto& message : messages) {
+    EXPECT_EQ(message.StringHeader(":message-type"), "event");
+    EXPECT_EQ(message.StringHeader(":content-type"), "application/json");
+    types.emplace_back(*message.StringHeader(":event-type"));
+    const json payload = json::parse(message.payload);
+    if (types.back() == "contentBlockDelta") text += payload["delta"]["text"].get<std::string>();
+    if (types.back() == "metadata") {
+      EXPECT_EQ(payload["usage"]["outputTokens"], 3);
+    }
+    if (types.back() == "messageStop") {
+      EXPECT_EQ(payload["stopReason"], "end_turn");
+    }
+  }
+  EXPECT_THAT(types, ElementsAre("messageStart", "contentBlockDelta", "contentBlockDelta", "contentBlockDelta",
+                                 "contentBlockStop", "messageStop", "metadata"));
+  EXPECT_EQ(text, "Hello there friend");
+}
+
+TEST_F(BedrockTest, ConverseStreamFaults) {
+  mock_.SetBehaviour("f", std::vector<Behaviour>{
+                              {.error_type = "ThrottlingException", .error_message = "Too many requests",
+                               .stream = {.token_count = 4, .error_after_tokens = 2}},
+                              BehaviourFromJson(json::parse(R"({"stream": {"token_count": 4, "damaged_crc_after_tokens": 1}})"))});
+  llm_probe::EventStreamDecoder exception_decoder;
+  const auto with_exception = Decode(SendSigned(PathOf("f", "converse-stream"), kConverse)->body, exception_decoder);
+  ASSERT_EQ(with_exception.size(), 4u);  // messageStart, two deltas, the exception
+  EXPECT_EQ(exception_decoder.error(), llm_probe::EventStreamError::kNone);
+  EXPECT_EQ(with_exception.back().StringHeader(":message-type"), "exception");
+  EXPECT_EQ(with_exception.back().StringHeader(":exception-type"), "ThrottlingException");
+  EXPECT_EQ(json::parse(with_exception.back().payload)["message"], "Too many requests");
+
+  llm_probe::EventStreamDecoder damaged_decoder;
+  const auto damaged = Decode(SendSigned(PathOf("f", "converse-stream"), kConverse)->body, damaged_decoder);
+  EXPECT_EQ(damaged.size(), 2u);  // messageStart and the first delta, then the damaged frame
+  EXPECT_EQ(damaged_decoder.error(), llm_probe::EventStreamError::kMessageCrc);
+}
+
+// Tool probes: one weather tool with two required keys, in each flavour's request spelling.
+const json kSchema = {{"type", "object"},
+                      {"properties", {{"city", {{"type", "string"}}}, {"unit", {{"type", "string"}}}}},
+                      {"required", {"city", "unit"}}};
+
+TEST_F(MockUpstreamTest, ToolCallsInEveryFlavour) {
+  mock_.SetBehaviour("tc", Behaviour{.tool_call = "call"});
+  json chat = kChat;
+  chat["tools"] = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", kSchema}}}}};
+  const json openai = PostForJson("/s/tc/v1/chat/completions", chat)["choices"][0];
+  EXPECT_EQ(openai["finish_reason"], "tool_calls");
+  EXPECT_EQ(openai["message"]["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(json::parse(openai["message"]["tool_calls"][0]["function"]["arguments"].get<std::string>()),
+            json::parse(R"({"city":"mock","unit":"mock"})"));
+
+  json responses = kResponsesRequest;
+  responses["tools"] = {{{"type", "function"}, {"name", "get_weather"}, {"parameters", kSchema}}};
+  const json call = PostForJson("/s/tc/v1/responses", responses)["output"][0];
+  EXPECT_EQ(call["type"], "function_call");
+  EXPECT_EQ(call["name"], "get_weather");
+  EXPECT_EQ(json::parse(call["arguments"].get<std::string>()), json::parse(R"({"city":"mock","unit":"mock"})"));
+
+  const json anthropic = PostForJson("/s/tc/v1/messages", {{"model", "claude-sonnet-4-5"}, {"max_tokens", 50},
+                                                            {"messages", kChat["messages"]},
+                                                            {"tools", {{{"name", "get_weather"}, {"input_schema", kSchema}}}}});
+  EXPECT_EQ(anthropic["stop_reason"], "tool_use");
+  EXPECT_EQ(anthropic["content"][0]["type"], "tool_use");
+  EXPECT_EQ(anthropic["content"][0]["input"], json::parse(R"({"city":"mock","unit":"mock"})"));
+
+  json gemini = kGeminiChat;
+  gemini["tools"] = {{{"functionDeclarations", {{{"name", "get_weather"}, {"parameters", kSchema}}}}}};
+  const json part = json::parse(Post("/s/tc/v1beta/models/gemini-2.5-flash:generateContent", gemini, kGeminiKey)->body)
+                        ["candidates"][0]["content"]["parts"][0];
+  EXPECT_EQ(part["functionCall"]["name"], "get_weather");
+  EXPECT_EQ(part["functionCall"]["args"], json::parse(R"({"city":"mock","unit":"mock"})"));
+}
+
+TEST_F(BedrockTest, ToolUseAndItsFaults) {
+  mock_.SetBehaviour("bt", std::vector<Behaviour>{{.tool_call = "call"}, {.tool_call = "missing_key"},
+                                                  {.tool_call = "bad_arguments"}, {}});
+  json converse = kConverse;
+  converse["toolConfig"] = {{"tools", {{{"toolSpec", {{"name", "get_weather"}, {"inputSchema", {{"json", kSchema}}}}}}}}};
+  const auto reply = [&] { return json::parse(SendSigned(PathOf("bt", "converse"), converse)->body); };
+  const json called = reply();
+  EXPECT_EQ(called["stopReason"], "tool_use");
+  EXPECT_EQ(called["output"]["message"]["content"][0]["toolUse"]["input"], json::parse(R"({"city":"mock","unit":"mock"})"));
+  EXPECT_EQ(reply()["output"]["message"]["content"][0]["toolUse"]["input"], json::parse(R"({"unit":"mock"})"));
+  const json bad = reply()["output"]["message"]["content"][0]["toolUse"]["input"];
+  ASSERT_TRUE(bad.is_string());
+  EXPECT_TRUE(json::parse(bad.get<std::string>(), nullptr, false).is_discarded());
+  const json missing = reply();
+  EXPECT_EQ(missing["stopReason"], "end_turn");
+  EXPECT_EQ(missing["output"]["message"]["content"][0]["text"], "OK");
+}
+
+TEST_F(MockUpstreamTest, ToolCallFaultsWithStringArguments) {
+  mock_.SetBehaviour("tf", std::vector<Behaviour>{{.tool_call = "bad_arguments"}, {.tool_call = "missing_key"}});
+  json chat = kChat;
+  chat["tools"] = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", kSchema}}}}};
+  const auto arguments = [&] {
+    return PostForJson("/s/tf/v1/chat/completions", chat)["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+        .get<std::string>();
+  };
+  EXPECT_TRUE(json::parse(arguments(), nullptr, false).is_discarded());
+  EXPECT_EQ(json::parse(arguments()), json::parse(R"({"unit":"mock"})"));
+  EXPECT_THROW(BehaviourFromJson(json::parse(R"({"tool_call": "maybe"})")), std::invalid_argument);
 }
 
 TEST(MockUpstreamStart, FailsOnABusyPort) {

@@ -17,6 +17,7 @@ char AsciiLower(char c);
 std::string AsciiLower(std::string_view text);
 bool EqualsIgnoringCase(std::string_view a, std::string_view b);
 bool StartsWithIgnoringCase(std::string_view text, std::string_view prefix);
+bool ContainsIgnoringCase(std::string_view text, std::string_view fragment);
 
 // Length of the well-formed UTF-8 sequence that starts `text` (RFC 3629: no overlong forms, no
 // surrogates, nothing above U+10FFFF), its code point in `code_point`; 0 when there is none.

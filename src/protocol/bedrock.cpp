@@ -1,0 +1,162 @@
+// AWS Bedrock Runtime's Converse API: {"output": {"message": {"content": [{"text"}]}},
+// "stopReason", "usage"}, the stream's events as event-stream messages, and errors typed by
+// x-amzn-ErrorType ({"message": ...} in the body).
+#include "bedrock.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <string>
+
+#include "json_parse.h"
+#include "llm_probe/text.h"
+
+namespace llm_probe::internal {
+namespace {
+
+using nlohmann::json;
+
+struct ErrorTypeClass {
+  std::string_view type;
+  ResultClass result_class;
+};
+
+// Bedrock Runtime's error types (API reference, Converse "Errors"), and the AWS-wide ones of
+// the signing and credential checks.
+constexpr std::array<ErrorTypeClass, 15> kErrorTypes = {{
+    {"ThrottlingException", ResultClass::kRateLimited},
+    {"ServiceQuotaExceededException", ResultClass::kQuotaExceeded},
+    {"AccessDeniedException", ResultClass::kForbidden},
+    {"UnrecognizedClientException", ResultClass::kAuthError},
+    {"InvalidSignatureException", ResultClass::kAuthError},
+    {"IncompleteSignatureException", ResultClass::kAuthError},
+    {"MissingAuthenticationTokenException", ResultClass::kAuthError},
+    {"ExpiredTokenException", ResultClass::kAuthError},
+    {"ResourceNotFoundException", ResultClass::kModelNotFound},
+    {"ValidationException", ResultClass::kBadRequest},
+    {"ModelNotReadyException", ResultClass::kOverloaded},
+    {"ServiceUnavailableException", ResultClass::kOverloaded},
+    {"ModelTimeoutException", ResultClass::kTimeout},
+    {"ModelErrorException", ResultClass::kServerError},
+    {"InternalServerException", ResultClass::kServerError},
+}};
+
+constexpr std::string_view kInvalidModelWording = "model identifier is invalid";
+
+void ReadUsage(const json& object, ReplyFacts& facts) {
+  const auto usage = object.find("usage");
+  if (usage == object.end() || !usage->is_object()) return;
+  TokenUsage tokens;
+  tokens.prompt = NumberAt(*usage, "inputTokens").value_or(0);
+  tokens.completion = NumberAt(*usage, "outputTokens").value_or(0);
+  facts.usage = tokens;
+}
+
+void ReadStopReason(const json& object, ReplyFacts& facts) {
+  std::string stop_reason = StringAt(object, "stopReason");
+  if (stop_reason.empty()) return;
+  facts.length_limited = stop_reason == "max_tokens";
+  facts.finish_reason = std::move(stop_reason);
+}
+
+// "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/" or, in a body's
+// __type, "com.amazon.coral.service#ThrottlingException": the bare type name.
+std::string_view BareErrorType(std::string_view type) {
+  type = TrimOws(type);
+  type = type.substr(0, type.find(':'));
+  const std::size_t hash = type.rfind('#');
+  return hash == std::string_view::npos ? type : type.substr(hash + 1);
+}
+
+std::string ErrorType(const HeaderList& headers, const json* body) {
+  for (const auto& [name, value] : headers) {
+    if (EqualsIgnoringCase(name, "x-amzn-ErrorType")) return std::string(BareErrorType(value));
+  }
+  if (body != nullptr && body->is_object()) return std::string(BareErrorType(StringAt(*body, "__type")));
+  return {};
+}
+
+std::string ErrorMessage(const json* body) {
+  if (body == nullptr || !body->is_object()) return {};
+  std::string message = StringAt(*body, "message");
+  return message.empty() ? StringAt(*body, "Message") : message;
+}
+
+}  // namespace
+
+ReplyFacts ReadBedrockReply(std::string_view body) {
+  ReplyFacts facts;
+  const auto reply = ParseJson(body);
+  if (!reply || !reply->is_object()) {
+    facts.malformed = "reply is not a JSON object";
+    return facts;
+  }
+  const json* message = nullptr;
+  if (const auto output = reply->find("output"); output != reply->end() && output->is_object()) {
+    const auto found = output->find("message");
+    if (found != output->end() && found->is_object()) message = &*found;
+  }
+  if (message == nullptr) {
+    facts.malformed = "no output message in the reply";
+    return facts;
+  }
+  const auto content = message->find("content");
+  if (content != message->end() && content->is_array()) {
+    for (const json& block : *content) {
+      if (block.is_object()) facts.content += StringAt(block, "text");
+    }
+  }
+  ReadStopReason(*reply, facts);
+  ReadUsage(*reply, facts);
+  return facts;
+}
+
+void ReadBedrockStreamMessage(const EventStreamMessage& message, double seconds, ReplyFacts& facts) {
+  facts.last_event_seconds = seconds;
+  const std::string_view message_type = message.StringHeader(":message-type").value_or("");
+  if (message_type == "exception" || message_type == "error") {
+    const auto type = message.StringHeader(message_type == "exception" ? ":exception-type" : ":error-code");
+    facts.malformed = "exception frame in the stream: " + std::string(type.value_or("unnamed"));
+    return;
+  }
+  const std::string_view event_type = message.StringHeader(":event-type").value_or("");
+  const auto payload = ParseJson(message.payload);
+  if (!payload || !payload->is_object()) {
+    facts.malformed = "stream event is not a JSON object";
+    return;
+  }
+  if (event_type == "contentBlockDelta") {
+    const auto delta = payload->find("delta");
+    if (delta == payload->end() || !delta->is_object()) return;
+    const std::string text = StringAt(*delta, "text");  // toolUse and reasoning deltas are not the answer
+    if (text.empty()) return;
+    facts.content += text;
+    ++facts.content_events;
+    if (!facts.first_content_seconds) facts.first_content_seconds = seconds;
+  } else if (event_type == "messageStop") {
+    ReadStopReason(*payload, facts);
+    facts.stream_completed = true;
+  } else if (event_type == "metadata") {
+    ReadUsage(*payload, facts);
+  }
+}
+
+Classification ClassifyBedrockError(int status, const HeaderList& headers, std::string_view body) {
+  Classification classification = ClassifyHttpError(status, body);
+  const auto parsed = ParseJson(body);
+  const json* json_body = parsed ? &*parsed : nullptr;
+  const std::string type = ErrorType(headers, json_body);
+  const bool invalid_model = ContainsIgnoringCase(ErrorMessage(json_body), kInvalidModelWording);
+  const auto known = std::find_if(kErrorTypes.begin(), kErrorTypes.end(),
+                                  [&](const ErrorTypeClass& row) { return row.type == type; });
+  if (known != kErrorTypes.end()) {
+    const bool model_invalid = known->result_class == ResultClass::kBadRequest && invalid_model;
+    classification.result_class = model_invalid ? ResultClass::kModelNotFound : known->result_class;
+  } else if (type.empty() && status == 400 && invalid_model) {
+    classification.result_class = ResultClass::kModelNotFound;
+  }
+  if (!type.empty()) classification.detail += " (" + SanitizeUpstreamText(type, 64) + ")";
+  return classification;
+}
+
+}  // namespace llm_probe::internal

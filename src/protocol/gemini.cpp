@@ -1,0 +1,218 @@
+// Google's native Gemini API: candidates[].content.parts[], usageMetadata, finishReason, and
+// errors as google.rpc.Status ({"error": {"code", "message", "status", "details"}}).
+#include "gemini.h"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <string>
+
+#include "json_parse.h"
+#include "llm_probe/text.h"
+
+namespace llm_probe::internal {
+namespace {
+
+using nlohmann::json;
+
+// Candidate.FinishReason values that mean the model was stopped by the token limit.
+constexpr std::string_view kLengthFinish = "MAX_TOKENS";
+
+struct NamedClass {
+  std::string_view name;
+  ResultClass result_class;
+};
+
+// A google.rpc ErrorInfo reason that says more than the canonical status does.
+constexpr std::array<NamedClass, 4> kReasonClasses = {{
+    {"API_KEY_INVALID", ResultClass::kAuthError},
+    {"API_KEY_SERVICE_BLOCKED", ResultClass::kForbidden},
+    {"CONSUMER_SUSPENDED", ResultClass::kForbidden},
+    {"SERVICE_DISABLED", ResultClass::kForbidden},
+}};
+
+// google.rpc.Code names, as Google's APIs put them in error.status.
+constexpr std::array<NamedClass, 9> kStatusClasses = {{
+    {"INVALID_ARGUMENT", ResultClass::kBadRequest},
+    {"FAILED_PRECONDITION", ResultClass::kBadRequest},  // FORBIDDEN when it names the location
+    {"UNAUTHENTICATED", ResultClass::kAuthError},
+    {"PERMISSION_DENIED", ResultClass::kForbidden},
+    {"NOT_FOUND", ResultClass::kModelNotFound},
+    {"RESOURCE_EXHAUSTED", ResultClass::kRateLimited},
+    {"UNAVAILABLE", ResultClass::kOverloaded},
+    {"DEADLINE_EXCEEDED", ResultClass::kTimeout},
+    {"INTERNAL", ResultClass::kServerError},
+}};
+
+template <std::size_t N>
+std::optional<ResultClass> ClassNamed(const std::array<NamedClass, N>& table, std::string_view name) {
+  const auto found = std::find_if(table.begin(), table.end(),
+                                  [&](const NamedClass& row) { return row.name == name; });
+  if (found == table.end()) return std::nullopt;
+  return found->result_class;
+}
+
+const json* FirstCandidate(const json& reply) {
+  const auto candidates = reply.find("candidates");
+  if (candidates == reply.end() || !candidates->is_array() || candidates->empty()) return nullptr;
+  return candidates->front().is_object() ? &candidates->front() : nullptr;
+}
+
+// The text of a candidate, thought summaries left out: they are the model's reasoning, not
+// its answer.
+std::string AnswerText(const json& candidate) {
+  std::string text;
+  const auto content = candidate.find("content");
+  if (content == candidate.end() || !content->is_object()) return text;
+  const auto parts = content->find("parts");
+  if (parts == content->end() || !parts->is_array()) return text;
+  for (const json& part : *parts) {
+    if (!part.is_object()) continue;
+    const auto thought = part.find("thought");
+    if (thought != part.end() && thought->is_boolean() && thought->get<bool>()) continue;
+    text += StringAt(part, "text");
+  }
+  return text;
+}
+
+void ReadUsage(const json& reply, ReplyFacts& facts) {
+  const auto usage = reply.find("usageMetadata");
+  if (usage == reply.end() || !usage->is_object()) return;
+  const double thoughts = NumberAt(*usage, "thoughtsTokenCount").value_or(0);
+  TokenUsage tokens;
+  tokens.prompt = NumberAt(*usage, "promptTokenCount").value_or(0);
+  tokens.completion = NumberAt(*usage, "candidatesTokenCount").value_or(0) + thoughts;
+  tokens.reasoning = thoughts;
+  facts.usage = tokens;
+}
+
+void ReadServedModel(const json& reply, ReplyFacts& facts) {
+  std::string model = StringAt(reply, "modelVersion");
+  if (model.empty()) return;
+  // The stream names it "models/gemini-2.5-flash-...", generateContent "gemini-2.5-flash".
+  constexpr std::string_view kPrefix = "models/";
+  if (model.starts_with(kPrefix)) model.erase(0, kPrefix.size());
+  facts.served_model = std::move(model);
+}
+
+// The prompt itself was refused: no candidates, promptFeedback.blockReason says why.
+std::string BlockReason(const json& reply) {
+  const auto feedback = reply.find("promptFeedback");
+  if (feedback == reply.end() || !feedback->is_object()) return {};
+  return StringAt(*feedback, "blockReason");
+}
+
+// Reads one GenerateContentResponse into facts; false when it is not one.
+bool ReadResponse(const json& reply, ReplyFacts& facts, std::string& text) {
+  if (!reply.is_object()) return false;
+  ReadServedModel(reply, facts);
+  ReadUsage(reply, facts);
+  if (const std::string blocked = BlockReason(reply); !blocked.empty()) {
+    facts.finish_reason = "prompt blocked: " + blocked;
+    return true;
+  }
+  const json* candidate = FirstCandidate(reply);
+  if (candidate == nullptr) return reply.contains("usageMetadata");
+  text = AnswerText(*candidate);
+  std::string finish = StringAt(*candidate, "finishReason");
+  if (!finish.empty()) {
+    facts.length_limited = finish == kLengthFinish;
+    facts.finish_reason = std::move(finish);
+  }
+  return true;
+}
+
+const json* ErrorObject(const json& root) {
+  const json& candidate = root.is_array() && !root.empty() ? root.front() : root;
+  if (!candidate.is_object()) return nullptr;
+  const auto error = candidate.find("error");
+  return error != candidate.end() && error->is_object() ? &*error : nullptr;
+}
+
+bool NamesPerDayQuota(const json& detail) {
+  const auto violations = detail.find("violations");
+  if (violations == detail.end() || !violations->is_array()) return false;
+  return std::any_of(violations->begin(), violations->end(), [](const json& violation) {
+    return violation.is_object() && StringAt(violation, "quotaId").find("PerDay") != std::string::npos;
+  });
+}
+
+// The class the google.rpc details decide, if any.
+std::optional<ResultClass> ClassFromDetails(const json& error) {
+  const auto details = error.find("details");
+  if (details == error.end() || !details->is_array()) return std::nullopt;
+  for (const json& detail : *details) {
+    if (!detail.is_object()) continue;
+    const std::string type = StringAt(detail, "@type");
+    if (type.ends_with("google.rpc.QuotaFailure") && NamesPerDayQuota(detail)) {
+      return ResultClass::kQuotaExceeded;
+    }
+    if (type.ends_with("google.rpc.ErrorInfo")) {
+      if (auto found = ClassNamed(kReasonClasses, StringAt(detail, "reason"))) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ReplyFacts ReadGeminiReply(std::string_view body) {
+  ReplyFacts facts;
+  const auto reply = ParseJson(body);
+  if (!reply || !reply->is_object()) {
+    facts.malformed = "reply is not a JSON object";
+    return facts;
+  }
+  if (ErrorObject(*reply) != nullptr) {
+    facts.malformed = "error object in a 2xx reply";
+    return facts;
+  }
+  if (!ReadResponse(*reply, facts, facts.content)) facts.malformed = "no candidates in the reply";
+  return facts;
+}
+
+void ReadGeminiStreamEvent(const SseEvent& event, double seconds, ReplyFacts& facts) {
+  facts.last_event_seconds = seconds;
+  const auto data = ParseJson(event.data);
+  if (!data || !data->is_object()) {
+    facts.malformed = "stream event is not a JSON object";
+    return;
+  }
+  if (ErrorObject(*data) != nullptr) {
+    facts.malformed = "error event in the stream";
+    return;
+  }
+  std::string text;
+  if (!ReadResponse(*data, facts, text)) {
+    facts.malformed = "stream event without candidates";
+    return;
+  }
+  if (!text.empty()) {
+    facts.content += text;
+    ++facts.content_events;
+    if (!facts.first_content_seconds) facts.first_content_seconds = seconds;
+  }
+  if (!facts.finish_reason.empty()) facts.stream_completed = true;
+}
+
+Classification ClassifyGeminiError(int status, std::string_view body) {
+  Classification classification = ClassifyHttpError(status, body);
+  const auto root = ParseJson(body);
+  const json* error = root ? ErrorObject(*root) : nullptr;
+  if (error == nullptr) return classification;
+  if (auto decided = ClassFromDetails(*error)) {
+    classification.result_class = *decided;
+    return classification;
+  }
+  const std::string name = StringAt(*error, "status");
+  if (auto decided = ClassNamed(kStatusClasses, name)) {
+    // FAILED_PRECONDITION is also what Google answers from a region it does not serve; the
+    // wording ClassifyHttpError knows tells that apart from a precondition of the request.
+    const bool refused_region =
+        name == "FAILED_PRECONDITION" && classification.result_class == ResultClass::kForbidden;
+    classification.result_class = refused_region ? ResultClass::kForbidden : *decided;
+  }
+  return classification;
+}
+
+}  // namespace llm_probe::internal

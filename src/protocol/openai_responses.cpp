@@ -1,0 +1,129 @@
+// OpenAI's Responses API: output[] items of type "message" with output_text parts, a status of
+// completed / incomplete / failed, and typed stream events named by their "type".
+#include "openai_responses.h"
+
+#include <string>
+
+#include "json_parse.h"
+
+namespace llm_probe::internal {
+namespace {
+
+using nlohmann::json;
+
+std::string OutputText(const json& response) {
+  std::string text;
+  const auto output = response.find("output");
+  if (output == response.end() || !output->is_array()) return text;
+  for (const json& item : *output) {
+    if (!item.is_object() || StringAt(item, "type") != "message") continue;
+    const auto content = item.find("content");
+    if (content == item.end() || !content->is_array()) continue;
+    for (const json& part : *content) {
+      if (part.is_object() && StringAt(part, "type") == "output_text") text += StringAt(part, "text");
+    }
+  }
+  return text;
+}
+
+void ReadUsage(const json& response, ReplyFacts& facts) {
+  const auto usage = response.find("usage");
+  if (usage == response.end() || !usage->is_object()) return;
+  TokenUsage tokens;
+  tokens.prompt = NumberAt(*usage, "input_tokens").value_or(0);
+  tokens.completion = NumberAt(*usage, "output_tokens").value_or(0);
+  const auto details = usage->find("output_tokens_details");
+  if (details != usage->end() && details->is_object()) {
+    tokens.reasoning = NumberAt(*details, "reasoning_tokens").value_or(0);
+  }
+  facts.usage = tokens;
+}
+
+bool HasError(const json& response) {
+  const auto error = response.find("error");
+  return error != response.end() && !error->is_null();
+}
+
+// Reads the status, model and usage of a Response object; false when it failed.
+bool ReadStatus(const json& response, ReplyFacts& facts) {
+  std::string model = StringAt(response, "model");
+  if (!model.empty()) facts.served_model = std::move(model);
+  ReadUsage(response, facts);
+  const std::string status = StringAt(response, "status");
+  if (status == "failed" || HasError(response)) {
+    const auto error = response.find("error");
+    const std::string code = error != response.end() && error->is_object() ? StringAt(*error, "code") : "";
+    facts.malformed = code.empty() ? "response failed" : "response failed: " + code;
+    return false;
+  }
+  if (status == "incomplete") {
+    const auto details = response.find("incomplete_details");
+    const std::string reason =
+        details != response.end() && details->is_object() ? StringAt(*details, "reason") : "";
+    facts.length_limited = reason == "max_output_tokens" || reason == "max_tokens";
+    facts.finish_reason = reason.empty() ? "incomplete" : "incomplete: " + reason;
+  } else if (!status.empty()) {
+    facts.finish_reason = status;
+  }
+  return true;
+}
+
+const json* ResponseIn(const json& event) {
+  const auto response = event.find("response");
+  return response != event.end() && response->is_object() ? &*response : nullptr;
+}
+
+}  // namespace
+
+ReplyFacts ReadResponsesReply(std::string_view body) {
+  ReplyFacts facts;
+  const auto reply = ParseJson(body);
+  if (!reply || !reply->is_object()) {
+    facts.malformed = "reply is not a JSON object";
+    return facts;
+  }
+  if (StringAt(*reply, "object") != "response" && !reply->contains("output")) {
+    facts.malformed = HasError(*reply) ? "error object in a 2xx reply" : "reply is not a Response object";
+    return facts;
+  }
+  if (ReadStatus(*reply, facts)) facts.content = OutputText(*reply);
+  return facts;
+}
+
+void ReadResponsesStreamEvent(const SseEvent& event, double seconds, ReplyFacts& facts) {
+  facts.last_event_seconds = seconds;
+  const auto data = ParseJson(event.data);
+  if (!data || !data->is_object()) {
+    facts.malformed = "stream event is not a JSON object";
+    return;
+  }
+  // The `event:` line repeats the type; the data's own "type" is what the API documents.
+  const std::string type = StringAt(*data, "type");
+  if (type == "response.output_text.delta") {
+    const std::string delta = StringAt(*data, "delta");
+    if (delta.empty()) return;
+    facts.content += delta;
+    ++facts.content_events;
+    if (!facts.first_content_seconds) facts.first_content_seconds = seconds;
+  } else if (type == "response.completed" || type == "response.incomplete") {
+    const json* response = ResponseIn(*data);
+    if (response == nullptr) {
+      facts.malformed = type + " without its response";
+      return;
+    }
+    if (ReadStatus(*response, facts)) facts.stream_completed = true;
+  } else if (type == "response.failed") {
+    const json* response = ResponseIn(*data);
+    if (response == nullptr || ReadStatus(*response, facts)) facts.malformed = "response failed";
+  } else if (type == "error") {
+    const std::string code = StringAt(*data, "code");
+    facts.malformed = code.empty() ? "error event in the stream" : "error event in the stream: " + code;
+  } else if (type == "response.created") {
+    if (const json* response = ResponseIn(*data)) {
+      std::string model = StringAt(*response, "model");
+      if (!model.empty()) facts.served_model = std::move(model);
+    }
+  }
+}
+
+}  // namespace llm_probe::internal
