@@ -1,10 +1,13 @@
-// Google's native Gemini API: candidates[].content.parts[], usageMetadata, finishReason, and
-// errors as google.rpc.Status ({"error": {"code", "message", "status", "details"}}).
+// Google's native Gemini API (`provider: gemini`): GET /models, :generateContent,
+// :streamGenerateContent?alt=sse, :embedContent, the key in x-goog-api-key;
+// candidates[].content.parts[], usageMetadata, finishReason, and errors as google.rpc.Status
+// ({"error": {"code", "message", "status", "details"}}).
 #include "gemini.h"
 
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "json_parse.h"
@@ -214,5 +217,119 @@ Classification ClassifyGeminiError(int status, std::string_view body) {
   }
   return classification;
 }
+
+namespace {
+
+// models.list's largest page (Google's reference: pageSize "at most 1000"); the default of 50
+// would leave most of today's list on later pages.
+constexpr std::string_view kModelsPage = "/models?pageSize=1000";
+
+HttpRequest BuildGeminiRequest(const TargetConfig& target, const ProbeConfig& probe) {
+  HttpRequest request;
+  // In a header, never in the URL's ?key=: URLs end up in proxy and access logs.
+  if (!target.api_key.empty()) request.headers.emplace_back("x-goog-api-key", target.api_key);
+  const std::string model_url = target.base_url + "/models/" + probe.model;
+  json body;
+  switch (probe.type) {
+    case ProbeType::kModels:
+      request.url = target.base_url + std::string(kModelsPage);
+      return request;
+    case ProbeType::kEmbeddings:
+      request.url = model_url + ":embedContent";
+      body = {{"content", {{"parts", json::array({{{"text", probe.prompt}}})}}}};
+      break;
+    case ProbeType::kChat:
+    case ProbeType::kStream:
+      request.url = model_url + (probe.type == ProbeType::kStream ? ":streamGenerateContent?alt=sse"
+                                                                   : ":generateContent");
+      body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", probe.prompt}}})}}})},
+              {"generationConfig", {{"maxOutputTokens", probe.max_tokens}}}};
+      if (probe.type == ProbeType::kStream) request.headers.emplace_back("Accept", "text/event-stream");
+      break;
+  }
+  request.method = "POST";
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = body.dump();
+  return request;
+}
+
+// {"models": [{"name": "models/<id>", ...}], "nextPageToken": ...}. Only the first page is
+// read (the probe is one exchange); with pageSize=1000 that is the whole list today.
+void ReadGeminiModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result) {
+  const auto reply = ParseJson(body);
+  const json empty = json::array();
+  const json* models = nullptr;
+  if (reply && reply->is_object()) {
+    // A list with no models at all comes without the key.
+    const auto found = reply->find("models");
+    models = found == reply->end() ? &empty : &*found;
+  }
+  if (models == nullptr || !models->is_array()) {
+    result.result_class = ResultClass::kBadResponse;
+    result.detail = "reply is not a model list";
+    return;
+  }
+  std::set<std::string> listed;
+  for (const json& model : *models) {
+    if (!model.is_object()) continue;
+    std::string name = StringAt(model, "name");
+    constexpr std::string_view kPrefix = "models/";
+    if (name.starts_with(kPrefix)) name.erase(0, kPrefix.size());
+    listed.insert(std::move(name));
+  }
+  const int count = static_cast<int>(models->size());
+  JudgeListedModels(probe, listed, count, result);
+  if (result.result_class == ResultClass::kModelNotFound && !StringAt(*reply, "nextPageToken").empty()) {
+    result.detail += " (on the first page of the list)";
+  }
+}
+
+// {"embedding": {"values": [...]}}
+ReplyFacts ReadGeminiEmbedding(std::string_view body) {
+  ReplyFacts facts;
+  const auto reply = ParseJson(body);
+  const json* values = nullptr;
+  if (reply && reply->is_object()) {
+    const auto embedding = reply->find("embedding");
+    if (embedding != reply->end() && embedding->is_object()) {
+      const auto found = embedding->find("values");
+      if (found != embedding->end() && found->is_array()) values = &*found;
+    }
+  }
+  if (values == nullptr) {
+    facts.malformed = "no embedding in the reply";
+  } else if (!values->empty()) {
+    facts.content = "embedding";  // an empty vector is a reply without content
+  }
+  return facts;
+}
+
+ReplyFacts ReadGeminiReplyOf(ProbeType type, std::string_view body) {
+  return type == ProbeType::kEmbeddings ? ReadGeminiEmbedding(body) : ReadGeminiReply(body);
+}
+
+Classification ReadGeminiError(int status, const HeaderList& /*headers*/, std::string_view body) {
+  return ClassifyGeminiError(status, body);
+}
+
+// Gemini's thinking budget and token limit have other names (thinkingConfig, maxOutputTokens).
+constexpr std::string_view kInapplicableProbeKeys[] = {"token_param", "reasoning_effort"};
+constexpr ProviderAdapter kAdapter = {
+    .build_request = BuildGeminiRequest,
+    .read_model_list = ReadGeminiModelList,
+    .read_reply = ReadGeminiReplyOf,
+    .read_sse_event = ReadGeminiStreamEvent,
+    .read_error = ReadGeminiError,
+};
+
+}  // namespace
+
+extern const Provider kGeminiProvider = {
+    .name = "gemini",
+    .probe_types = kEveryProbeType,
+    .inapplicable_probe_keys = kInapplicableProbeKeys,
+    .model_in_url_path = true,  // models/{model}:generateContent
+    .adapter = &kAdapter,
+};
 
 }  // namespace llm_probe::internal

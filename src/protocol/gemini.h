@@ -1,6 +1,6 @@
 // Internal to the protocol module: Google's native Gemini API (generateContent,
-// streamGenerateContent?alt=sse and its google.rpc error envelopes). Pure readers, not yet
-// reached from probe.cpp (issue 16 wires them through the provider table).
+// streamGenerateContent?alt=sse and its google.rpc error envelopes): the readers behind
+// gemini.cpp's provider row, exposed for their unit tests.
 #pragma once
 
 #include <string_view>

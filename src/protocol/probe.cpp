@@ -24,6 +24,24 @@ std::optional<double> NumberAt(const nlohmann::json& object, const char* key) {
   return found->get<double>();
 }
 
+void JudgeListedModels(const ProbeConfig& probe, const std::set<std::string>& listed, int listed_count,
+                       ProbeResult& result) {
+  result.models_listed = listed_count;
+  std::string missing;
+  for (const auto& expected : probe.expect_models) {
+    const bool present = listed.count(expected) > 0;
+    result.expected_models.emplace_back(expected, present);
+    if (!present) missing += (missing.empty() ? "" : ", ") + expected;
+  }
+  if (!missing.empty()) {
+    result.result_class = ResultClass::kModelNotFound;
+    result.detail = "not listed: " + missing;
+  } else if (listed_count == 0) {
+    result.result_class = ResultClass::kEmptyContent;
+    result.detail = "the model list is empty";
+  }
+}
+
 void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result) {
   const auto reply = ParseJson(body);
   if (!reply || !reply->is_object() || !reply->contains("data") || !reply->at("data").is_array()) {
@@ -35,20 +53,7 @@ void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult&
   for (const auto& model : reply->at("data")) {
     if (model.is_object()) listed.insert(StringAt(model, "id"));
   }
-  result.models_listed = static_cast<int>(reply->at("data").size());
-  std::string missing;
-  for (const auto& expected : probe.expect_models) {
-    const bool present = listed.count(expected) > 0;
-    result.expected_models.emplace_back(expected, present);
-    if (!present) missing += (missing.empty() ? "" : ", ") + expected;
-  }
-  if (!missing.empty()) {
-    result.result_class = ResultClass::kModelNotFound;
-    result.detail = "not listed: " + missing;
-  } else if (*result.models_listed == 0) {
-    result.result_class = ResultClass::kEmptyContent;
-    result.detail = "the model list is empty";
-  }
+  JudgeListedModels(probe, listed, static_cast<int>(reply->at("data").size()), result);
 }
 
 Classification ReadJsonErrorEnvelope(int status, const HeaderList& /*headers*/, std::string_view body) {

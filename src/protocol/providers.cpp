@@ -9,15 +9,17 @@ namespace internal {
 extern const Provider kOpenAIProvider;
 extern const Provider kAnthropicProvider;
 extern const Provider kAzureProvider;
+extern const Provider kGeminiProvider;
 }  // namespace internal
 
 namespace {
 
 // The first row is the default provider.
-constexpr std::array<const Provider*, 3> kProviders = {
+constexpr std::array<const Provider*, 4> kProviders = {
     &internal::kOpenAIProvider,
     &internal::kAnthropicProvider,
     &internal::kAzureProvider,
+    &internal::kGeminiProvider,
 };
 
 }  // namespace

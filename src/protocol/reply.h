@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,9 @@ struct ProviderAdapter {
   Classification (*read_error)(int status, const HeaderList& headers, std::string_view body) = nullptr;
 };
 
+// Counts the listed models and checks expect_models against them (every flavour's list).
+void JudgeListedModels(const ProbeConfig& probe, const std::set<std::string>& listed, int listed_count,
+                       ProbeResult& result);
 // Reads "data": [{"id": ...}] model lists (OpenAI, Azure and Anthropic share the shape).
 void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result);
 // The error envelopes of OpenAI and Anthropic (ClassifyHttpError), which name the error in the

@@ -52,7 +52,7 @@ TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
         << output;
     ++checked;
   }
-  EXPECT_GE(checked, 6) << "relay, OpenAI, Anthropic, Azure, Gemini, vLLM/Ollama";
+  EXPECT_GE(checked, 7) << "relay, OpenAI, Anthropic, Azure, Gemini (OpenAI endpoint and native), vLLM/Ollama";
 }
 
 TEST(CliTest, ABadConfigFailsWithFileLineAndColumn) {

@@ -36,8 +36,8 @@ class LlmProbingTest : public ::testing::Test {
   // random01 = 0: every probe's first run is due at once, and jitter adds nothing.
   // random01 = 0.999: first runs are an interval away, so only RunNow() runs probes.
   void Start(const std::string& yaml, double random01) {
-    auto config = std::make_shared<const Config>(ParseConfig(yaml, "test.yaml", [](const std::string&) {
-      return std::optional<std::string>("sk-test-key-0123456789");
+    auto config = std::make_shared<const Config>(ParseConfig(yaml, "test.yaml", [this](const std::string&) {
+      return std::optional<std::string>(key_);
     }));
     runner_ = std::make_unique<ProbeRunner>(store_, RunnerOptions{[random01] { return random01; }, {}});
     runner_->Apply(config);
@@ -64,6 +64,7 @@ class LlmProbingTest : public ::testing::Test {
            "    probes: " + probes + "\n";
   }
 
+  std::string key_ = "sk-test-key-0123456789";  // what every *_env key resolves to
   MockUpstream mock_;
   SnapshotStore store_;
   std::unique_ptr<ProbeRunner> runner_;
@@ -363,6 +364,74 @@ TEST_F(LlmProbingTest, TlsCertificateExpiryIsReported) {
   ASSERT_TRUE(result.tls_cert_expiry_unix.has_value());
   EXPECT_NEAR(*result.tls_cert_expiry_unix, NowUnix() + 30 * 86400.0, 120);
   EXPECT_EQ(Snapshot("tls", "models")->tls_cert_expiry_unix, result.tls_cert_expiry_unix);
+}
+
+// Google's native API through the mock, which speaks it (tools/mock_upstream/README.md) and
+// accepts only kGeminiApiKey.
+TEST_F(LlmProbingTest, GeminiNativeProbesAreUpAndItsFaultsAreClassified) {
+  key_ = mock_upstream::kGeminiApiKey;
+  Behaviour normal;
+  normal.models = {"gemini-2.5-flash", "gemini-2.5-pro", "text-embedding-004"};
+  mock_.SetBehaviour("gemini", normal);
+  mock_.SetBehaviour("gemini-stream", Streaming(300, 20, 10));
+  Behaviour safety;
+  safety.body = mock_upstream::BodyKind::kSafetyBlock;
+  mock_.SetBehaviour("gemini-safety", safety);
+  // The QuotaFailure ids of real/gemini-native.json's per-minute and per-day 429s.
+  mock_.SetBehaviour("gemini-quota",
+                     std::vector<Behaviour>{{.status = 429, .error_code = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"},
+                                            {.status = 429, .error_code = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}});
+  const auto target = [&](const std::string& name, const std::string& scenario, const std::string& probes) {
+    return Target(name, mock_.RootUrl(scenario) + "/v1beta", probes, "    provider: gemini\n");
+  };
+  Start("targets:\n" +
+            target("gemini", "gemini",
+                   "[{name: models, type: models, expect_models: [gemini-2.5-flash, text-embedding-004]},"
+                   " {name: chat, type: chat, model: gemini-2.5-flash, max_tokens: 16},"
+                   " {name: embed, type: embeddings, model: text-embedding-004}]") +
+            target("gemini-stream", "gemini-stream", "[{name: stream, type: stream, model: gemini-2.5-flash, max_tokens: 32}]") +
+            target("gemini-safety", "gemini-safety", "[{name: chat, type: chat, model: gemini-2.5-flash}]") +
+            target("gemini-quota", "gemini-quota", "[{name: chat, type: chat, model: gemini-2.5-flash}]"),
+        0.999);
+
+  for (const char* probe : {"models", "chat", "embed"}) {
+    const ProbeResult result = RunNow("gemini", probe);
+    EXPECT_EQ(result.result_class, ResultClass::kUp) << probe << ": " << result.detail;
+  }
+  const auto requests = mock_.Requests("gemini");
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].path, "/v1beta/models");
+  EXPECT_EQ(requests[1].path, "/v1beta/models/gemini-2.5-flash:generateContent");
+  EXPECT_EQ(nlohmann::json::parse(requests[1].body)["generationConfig"]["maxOutputTokens"], 16);
+  EXPECT_EQ(requests[2].path, "/v1beta/models/text-embedding-004:embedContent");
+  for (const auto& request : requests) {
+    EXPECT_EQ(request.headers.at("x-goog-api-key"), mock_upstream::kGeminiApiKey);
+    EXPECT_EQ(request.params.count("key"), 0u) << "the key never goes in the URL";
+  }
+
+  const ProbeResult stream = RunNow("gemini-stream", "stream");
+  ASSERT_EQ(stream.result_class, ResultClass::kUp) << stream.detail;
+  // The first token is sent 300 ms after the request; the headers come at once, the last token
+  // at 490 ms (as StreamTimeToFirstTokenAndTokenRateMatchTheScript).
+  ASSERT_TRUE(stream.time_to_first_token_seconds.has_value());
+  EXPECT_GE(*stream.time_to_first_token_seconds, 0.300);
+  EXPECT_LT(*stream.time_to_first_token_seconds, 0.400);
+  EXPECT_EQ(mock_.Requests("gemini-stream").front().params.at("alt"), "sse");
+
+  const ProbeResult safety_block = RunNow("gemini-safety", "chat");
+  EXPECT_EQ(safety_block.result_class, ResultClass::kEmptyContent) << safety_block.detail;
+  EXPECT_EQ(RunNow("gemini-quota", "chat").result_class, ResultClass::kRateLimited);
+  EXPECT_EQ(RunNow("gemini-quota", "chat").result_class, ResultClass::kQuotaExceeded);
+}
+
+TEST_F(LlmProbingTest, GeminiRefusesAWrongKey) {
+  key_ = "AIza-not-the-mock-key";
+  Start("targets:\n" + Target("gemini", mock_.RootUrl("gemini") + "/v1beta",
+                              "[{name: chat, type: chat, model: gemini-2.5-flash}]", "    provider: gemini\n"),
+        0.999);
+  const ProbeResult result = RunNow("gemini", "chat");
+  EXPECT_EQ(result.result_class, ResultClass::kAuthError) << result.detail;
+  EXPECT_THAT(result.detail, ::testing::Not(::testing::HasSubstr(key_)));
 }
 
 }  // namespace

@@ -111,7 +111,8 @@ class ReplayServer {
     const json& replay = found->second;
     const bool key_sent = request.get_header_value("Authorization") == "Bearer " + key_ ||
                           request.get_header_value("x-api-key") == key_ ||
-                          request.get_header_value("api-key") == key_;
+                          request.get_header_value("api-key") == key_ ||
+                          request.get_header_value("x-goog-api-key") == key_;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       served_.insert(found->first);

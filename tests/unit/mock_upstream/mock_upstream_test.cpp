@@ -669,7 +669,7 @@ TEST(MockUpstreamStop, EndsARunningStream) {
   EXPECT_NE(client.get(), httplib::Error::Success);
 }
 
-// Gemini native API (samples: tests/testdata/real_pending/gemini-native.json).
+// Gemini native API (samples: tests/testdata/real/gemini-native.json).
 const httplib::Headers kGeminiKey = {{"x-goog-api-key", kGeminiApiKey}};
 const json kGeminiChat = {{"contents", {{{"role", "user"}, {"parts", {{{"text", "hi"}}}}}}},
                           {"generationConfig", {{"maxOutputTokens", 50}}}};

@@ -1,6 +1,6 @@
 // The Gemini native reader and error classes on the published replies of
-// tests/testdata/real_pending/gemini-native.json: each case's `expect` is checked here until
-// the replay test can run them through the exporter.
+// tests/testdata/real/gemini-native.json, read directly (real_replies_test also replays them
+// through the running exporter).
 #include "gemini.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kCorpus = "real_pending/gemini-native.json";
+constexpr const char* kCorpus = "real/gemini-native.json";
 
 json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
 json Case(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id); }

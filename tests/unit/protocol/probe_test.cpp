@@ -302,6 +302,93 @@ TEST(AnthropicReplyTest, MessageWithTextIsUpAndMaxTokensWithoutTextIsEmpty) {
             ResultClass::kBadResponse);
 }
 
+// Gemini's native API: the key in x-goog-api-key and never in the URL, the model in the path,
+// maxOutputTokens; the request shapes of Google's API reference (models.generateContent,
+// models.streamGenerateContent, models.embedContent, models.list).
+TEST(GeminiRequestTest, EveryProbeTypeHasItsMethodAndTheKeyStaysOutOfTheUrl) {
+  TargetConfig target = Target("gemini");
+  target.base_url = "https://generativelanguage.googleapis.com/v1beta";
+  const std::string base = target.base_url;
+  const HttpRequest models = BuildProbeRequest(target, Probe(ProbeType::kModels));
+  EXPECT_EQ(models.method, "GET");
+  EXPECT_EQ(models.url, base + "/models?pageSize=1000");
+  const HttpRequest chat = BuildProbeRequest(target, Probe(ProbeType::kChat, "gemini-2.5-flash"));
+  EXPECT_EQ(chat.method, "POST");
+  EXPECT_EQ(chat.url, base + "/models/gemini-2.5-flash:generateContent");
+  const auto body = nlohmann::json::parse(chat.body);
+  EXPECT_EQ(body["contents"][0]["parts"][0]["text"], "health check test");
+  EXPECT_EQ(body["generationConfig"]["maxOutputTokens"], 5);
+  EXPECT_EQ(BuildProbeRequest(target, Probe(ProbeType::kStream, "gemini-2.5-flash")).url,
+            base + "/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
+  const HttpRequest embed = BuildProbeRequest(target, Probe(ProbeType::kEmbeddings, "text-embedding-004"));
+  EXPECT_EQ(embed.url, base + "/models/text-embedding-004:embedContent");
+  EXPECT_EQ(nlohmann::json::parse(embed.body)["content"]["parts"][0]["text"], "health check test");
+  for (const HttpRequest& request : {models, chat, embed}) {
+    EXPECT_THAT(request.headers, ::testing::Contains(Pair("x-goog-api-key", "sk-unit-0123456789")));
+    EXPECT_EQ(request.url.find("sk-unit"), std::string::npos);
+    for (const auto& [name, value] : request.headers) EXPECT_NE(name, "Authorization");
+  }
+}
+
+TEST(GeminiReplyTest, ModelListNamesLoseTheirPrefixAndAnEmptyListHasNoKey) {
+  ProbeConfig probe = Probe(ProbeType::kModels);
+  probe.expect_models = {"gemini-2.5-flash", "gemini-2.5-pro"};
+  const auto result = Interpret(Target("gemini"), probe, Reply(200,
+      R"({"models":[{"name":"models/gemini-2.5-flash","version":"001"},{"name":"models/text-embedding-004"}],"nextPageToken":"Ch1tb2RlbHM"})"));
+  EXPECT_EQ(result.result_class, ResultClass::kModelNotFound);
+  EXPECT_EQ(result.models_listed, 2);
+  EXPECT_THAT(result.expected_models,
+              ::testing::ElementsAre(Pair("gemini-2.5-flash", true), Pair("gemini-2.5-pro", false)));
+  EXPECT_THAT(result.detail, HasSubstr("first page"));
+  EXPECT_EQ(Interpret(Target("gemini"), Probe(ProbeType::kModels), Reply(200, "{}")).result_class,
+            ResultClass::kEmptyContent);
+  EXPECT_EQ(Interpret(Target("gemini"), Probe(ProbeType::kModels), Reply(200, R"({"data":[{"id":"x"}],"models":{}})")).result_class,
+            ResultClass::kBadResponse);
+}
+
+TEST(GeminiReplyTest, ChatEmbeddingsAndTheirEmptyForms) {
+  const TargetConfig target = Target("gemini");
+  const auto chat = Interpret(target, Probe(ProbeType::kChat, "gemini-2.5-flash"), Reply(200,
+      R"({"candidates":[{"content":{"parts":[{"text":"OK"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1,"thoughtsTokenCount":3},"modelVersion":"gemini-2.5-flash"})"));
+  EXPECT_EQ(chat.result_class, ResultClass::kUp) << chat.detail;
+  EXPECT_EQ(chat.served_model, "gemini-2.5-flash");
+  EXPECT_EQ(chat.usage->completion, 4);
+  EXPECT_EQ(Interpret(target, Probe(ProbeType::kChat, "gemini-2.5-flash"), Reply(200,
+                R"({"candidates":[{"content":{"parts":[{"text":"OK"}]},"finishReason":"STOP"}],"modelVersion":"gemini-2.0-flash"})")).result_class,
+            ResultClass::kModelMismatch);
+  const ProbeConfig embed = Probe(ProbeType::kEmbeddings, "text-embedding-004");
+  EXPECT_EQ(Interpret(target, embed, Reply(200, R"({"embedding":{"values":[0.013,-0.008]}})")).result_class,
+            ResultClass::kUp);
+  EXPECT_EQ(Interpret(target, embed, Reply(200, R"({"embedding":{"values":[]}})")).result_class,
+            ResultClass::kEmptyContent);
+  EXPECT_EQ(Interpret(target, embed, Reply(200, R"({"data":[{"embedding":[0.1]}]})")).result_class,
+            ResultClass::kBadResponse);
+}
+
+TEST(GeminiReplyTest, CrlfStreamIsCompleteOnlyWithAFinishReason) {
+  const std::string first =
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"O\"}],\"role\":\"model\"}}],\"modelVersion\":\"models/gemini-2.5-flash\"}\r\n\r\n";
+  const std::string last =
+      "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"K\"}],\"role\":\"model\"},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":2},\"modelVersion\":\"models/gemini-2.5-flash\"}\r\n\r\n";
+  const ProbeConfig probe = Probe(ProbeType::kStream, "gemini-2.5-flash");
+  const auto result = Interpret(Target("gemini"), probe, StreamReply({{0.2, first}, {0.3, last}}));
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  EXPECT_DOUBLE_EQ(*result.time_to_first_token_seconds, 0.2);
+  EXPECT_EQ(result.served_model, "gemini-2.5-flash");
+  EXPECT_EQ(result.usage->completion, 2);
+  const auto cut = Interpret(Target("gemini"), probe, StreamReply({{0.2, first}}));
+  EXPECT_EQ(cut.result_class, ResultClass::kBadResponse);
+}
+
+TEST(GeminiReplyTest, ErrorsAreClassedByTheirGoogleRpcDetails) {
+  const auto bad_key = Interpret(Target("gemini"), Probe(ProbeType::kChat, "gemini-2.5-flash"), Reply(400,
+      R"({"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}})"));
+  EXPECT_EQ(bad_key.result_class, ResultClass::kAuthError);
+  EXPECT_EQ(Interpret(Target("gemini"), Probe(ProbeType::kChat, "gemini-2.5-flash"), Reply(404,
+                R"({"error":{"code":404,"message":"models/gemini-9 is not found","status":"NOT_FOUND"}})")).result_class,
+            ResultClass::kModelNotFound);
+}
+
 // Every provider today sends the request built once per config; a per-run provider (SigV4)
 // would complete a copy for each run.
 TEST(ProviderTableTest, TodaysRequestsAreBuiltOncePerConfig) {

@@ -14,7 +14,7 @@
 
 namespace llm_probe::test_corpus {
 
-// A corpus file under tests/testdata ("real_pending/gemini-native.json").
+// A corpus file under tests/testdata ("real/gemini-native.json").
 inline nlohmann::json LoadCorpus(const std::string& relative_path) {
   std::ifstream in(std::string(LLM_PROBE_TESTDATA_DIR) + "/" + relative_path);
   EXPECT_TRUE(in) << relative_path;
