@@ -56,7 +56,8 @@ struct TypeSpecificKey {
   std::string_view key;
   unsigned types;
 };
-constexpr std::array<TypeSpecificKey, 7> kTypeSpecificKeys = {{
+constexpr std::array<TypeSpecificKey, 8> kTypeSpecificKeys = {{
+    {"api", kGeneratingTypes},
     {"model", kTypesWithModel},
     {"prompt", kTypesWithModel},
     {"max_tokens", kGeneratingTypes},
@@ -400,7 +401,7 @@ class ConfigParser {
                          NameRegistry& probe_names) const {
     const StrictMapping section(
         source_, node, "probe",
-        {"name", "type", "model", "interval", "timeout", "prompt", "max_tokens", "token_param",
+        {"name", "type", "api", "model", "interval", "timeout", "prompt", "max_tokens", "token_param",
          "reasoning_effort", "expect_content", "expect_models", "follow_redirects"});
     ProbeConfig probe;
     probe.name = ReadName(section, probe_names);
@@ -436,7 +437,28 @@ class ConfigParser {
     if (const MappingEntry* prompt = section.Find("prompt")) {
       probe.prompt = section.NonEmptyString(*prompt);
     }
-    probe.max_tokens = section.IntInRange("max_tokens", probe.max_tokens, 1);
+    if (const MappingEntry* api = section.Find("api")) {
+      probe.api = ParseEnum(*api, kProbeApiNames);
+      if (!provider.Supports(probe.api)) {
+        source_.Fail(api->value.mark, std::string(provider.name) + " has no " +
+                                          std::string(NameOf(kProbeApiNames, probe.api)) + " API");
+      }
+    }
+    if (probe.api == ProbeApi::kResponses) {
+      // The Responses API refuses a max_output_tokens below 16.
+      constexpr int kMinResponsesTokens = 16;
+      probe.max_tokens = section.IntInRange("max_tokens", kMinResponsesTokens, 1);
+      if (probe.max_tokens < kMinResponsesTokens) {
+        source_.Fail(section.Find("max_tokens")->value.mark,
+                     "\"max_tokens\" must be at least 16 with api: responses (the API refuses a smaller "
+                     "max_output_tokens), got " + std::to_string(probe.max_tokens));
+      }
+      if (const MappingEntry* token_param = section.Find("token_param")) {
+        source_.Fail(token_param->key_mark, "key \"token_param\" does not apply to api: responses (it sends max_output_tokens)");
+      }
+    } else {
+      probe.max_tokens = section.IntInRange("max_tokens", probe.max_tokens, 1);
+    }
     if (const MappingEntry* token_param = section.Find("token_param")) {
       probe.token_param = kTokenParams[ChoiceIndex(*token_param, kTokenParams)];
     }

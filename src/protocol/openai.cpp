@@ -2,6 +2,7 @@
 // OpenAI-compatible endpoints.
 #include <string>
 
+#include "openai_responses.h"
 #include "reply.h"
 
 namespace llm_probe::internal {
@@ -189,6 +190,7 @@ extern const Provider kOpenAIProvider = {
     .name = "openai",
     .probe_types = kEveryProbeType,
     .adapter = &kAdapter,
+    .responses_adapter = &kResponsesAdapter,
 };
 
 }  // namespace llm_probe::internal

@@ -126,4 +126,38 @@ void ReadResponsesStreamEvent(const SseEvent& event, double seconds, ReplyFacts&
   }
 }
 
+namespace {
+
+// POST {base}/responses: the prompt as `input`, the token limit as max_output_tokens (the
+// loader keeps it at 16 or more, the API's minimum), reasoning effort under `reasoning`.
+HttpRequest BuildResponsesRequest(const TargetConfig& target, const ProbeConfig& probe) {
+  HttpRequest request;
+  request.url = target.base_url + "/responses";
+  request.method = "POST";
+  if (!target.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + target.api_key);
+  request.headers.emplace_back("Content-Type", "application/json");
+  json body = {{"model", probe.model}, {"input", probe.prompt}, {"max_output_tokens", probe.max_tokens}};
+  if (!probe.reasoning_effort.empty()) body["reasoning"] = {{"effort", probe.reasoning_effort}};
+  if (probe.type == ProbeType::kStream) {
+    body["stream"] = true;
+    request.headers.emplace_back("Accept", "text/event-stream");
+  }
+  request.body = body.dump();
+  return request;
+}
+
+ReplyFacts ReadResponsesReplyOf(ProbeType /*chat, the only type with a reply body*/, std::string_view body) {
+  return ReadResponsesReply(body);
+}
+
+}  // namespace
+
+extern const ProviderAdapter kResponsesAdapter = {
+    .build_request = BuildResponsesRequest,
+    .read_model_list = ReadModelList,  // only chat and stream probes choose an api
+    .read_reply = ReadResponsesReplyOf,
+    .read_sse_event = ReadResponsesStreamEvent,
+    .read_error = ReadJsonErrorEnvelope,
+};
+
 }  // namespace llm_probe::internal

@@ -1,6 +1,6 @@
 // Internal to the protocol module: OpenAI's Responses API (POST /responses and its typed SSE
-// events). Pure readers, not yet reached from probe.cpp (issue 16 wires them through the
-// provider table as `api: responses`).
+// events): the readers of the openai row's responses_adapter (`api: responses`), exposed for
+// their unit tests.
 #pragma once
 
 #include <string_view>
@@ -20,5 +20,8 @@ ReplyFacts ReadResponsesReply(std::string_view body);
 // the first non-empty one); response.completed and response.incomplete end the stream and carry
 // the final Response; response.failed and `error` events are malformed.
 void ReadResponsesStreamEvent(const SseEvent& event, double seconds, ReplyFacts& facts);
+
+// The adapter of chat and stream probes with `api: responses` (openai.cpp's row points to it).
+extern const ProviderAdapter kResponsesAdapter;
 
 }  // namespace llm_probe::internal

@@ -64,16 +64,17 @@ Classification ReadJsonErrorEnvelope(int status, const HeaderList& /*headers*/, 
 
 namespace {
 
+using internal::ProviderAdapter;
 using internal::ReplyFacts;
 
-ReplyFacts ReadSseStream(const Provider& provider, const HttpExchange& exchange) {
+ReplyFacts ReadSseStream(const ProviderAdapter& adapter, const HttpExchange& exchange) {
   ReplyFacts facts;
   const auto content_type = exchange.Header("content-type");
   if (!content_type || content_type->find("text/event-stream") == std::string_view::npos) {
     facts.malformed = "reply is not an event stream";
     return facts;
   }
-  const auto read_event = provider.adapter->read_sse_event;
+  const auto read_event = adapter.read_sse_event;
   SseParser parser;
   std::vector<SseEvent> events;
   std::size_t begin = 0;
@@ -91,10 +92,10 @@ ReplyFacts ReadSseStream(const Provider& provider, const HttpExchange& exchange)
 }
 
 // The framing's decoder cuts the stream into events for the provider's event reader.
-ReplyFacts ReadStream(const Provider& provider, const HttpExchange& exchange) {
+ReplyFacts ReadStream(const Provider& provider, const ProviderAdapter& adapter, const HttpExchange& exchange) {
   switch (provider.stream_framing) {
     case StreamFraming::kSse:
-      return ReadSseStream(provider, exchange);
+      return ReadSseStream(adapter, exchange);
   }
   ReplyFacts facts;  // only for a value cast from outside the enumeration
   facts.malformed = "unknown stream framing";
@@ -158,7 +159,7 @@ void Judge(const Provider& provider, const ProbeConfig& probe, const ReplyFacts&
 }  // namespace
 
 HttpRequest BuildProbeRequest(const TargetConfig& target, const ProbeConfig& probe) {
-  HttpRequest request = ProviderOf(target).adapter->build_request(target, probe);
+  HttpRequest request = ProviderOf(target).AdapterFor(probe).build_request(target, probe);
   for (const auto& [name, value] : target.headers) request.headers.emplace_back(name, value);
   request.timeout = probe.timeout;
   request.follow_redirects = probe.follow_redirects;
@@ -181,6 +182,7 @@ std::optional<HttpRequest> CompleteRequestForRun(const TargetConfig& target, con
 ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
                               const HttpExchange& exchange, double now_unix, const Redactor& redactor) {
   const Provider& provider = ProviderOf(target);
+  const ProviderAdapter& adapter = provider.AdapterFor(probe);
   ProbeResult result;
   result.duration_seconds = exchange.total_seconds;
   result.phases = exchange.phases;
@@ -204,18 +206,18 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
     }
     // The class from the reply as it came (a secret may look like anything), the detail from
     // the reply redacted, then cut.
-    const auto read_error = provider.adapter->read_error;
+    const auto read_error = adapter.read_error;
     result.result_class = read_error(exchange.status, exchange.headers, exchange.body).result_class;
     result.detail = read_error(exchange.status, exchange.headers, redactor.Redact(exchange.body)).detail;
     return result;
   }
   if (probe.type == ProbeType::kModels) {
-    provider.adapter->read_model_list(probe, exchange.body, result);
+    adapter.read_model_list(probe, exchange.body, result);
     return result;
   }
   const ReplyFacts facts = probe.type == ProbeType::kStream
-                               ? ReadStream(provider, exchange)
-                               : provider.adapter->read_reply(probe.type, exchange.body);
+                               ? ReadStream(provider, adapter, exchange)
+                               : adapter.read_reply(probe.type, exchange.body);
   result.usage = facts.usage;
   if (facts.served_model) result.served_model = redactor.Redact(*facts.served_model);
   if (probe.type == ProbeType::kStream) MeasureStream(facts, result);

@@ -28,6 +28,14 @@ bool Provider::Supports(ProbeType type) const {
   return std::find(probe_types.begin(), probe_types.end(), type) != probe_types.end();
 }
 
+bool Provider::Supports(ProbeApi api) const {
+  return api == ProbeApi::kChatCompletions || responses_adapter != nullptr;
+}
+
+const internal::ProviderAdapter& Provider::AdapterFor(const ProbeConfig& probe) const {
+  return probe.api == ProbeApi::kResponses && responses_adapter != nullptr ? *responses_adapter : *adapter;
+}
+
 bool Provider::RequestIsPerRun() const { return adapter->complete_for_run != nullptr; }
 
 std::span<const Provider* const> Providers() { return kProviders; }

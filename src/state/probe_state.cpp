@@ -41,7 +41,7 @@ void ProbeState::Bind(std::shared_ptr<const Config> config, const TargetConfig& 
 
 bool ProbeState::CanKeep(const ProbeConfig& probe, const HealthPolicy& policy) const {
   const HealthPolicy& current = data_.health.policy();
-  return data_.probe->type == probe.type && data_.probe->model == probe.model &&
+  return data_.probe->type == probe.type && data_.probe->api == probe.api && data_.probe->model == probe.model &&
          current.failure_threshold == policy.failure_threshold &&
          current.recovery_threshold == policy.recovery_threshold &&
          current.history_size == policy.history_size;

@@ -52,7 +52,7 @@ TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
         << output;
     ++checked;
   }
-  EXPECT_GE(checked, 7) << "relay, OpenAI, Anthropic, Azure, Gemini (OpenAI endpoint and native), vLLM/Ollama";
+  EXPECT_GE(checked, 8) << "relay, OpenAI (Chat Completions and Responses), Anthropic, Azure, Gemini (OpenAI endpoint and native), vLLM/Ollama";
 }
 
 TEST(CliTest, ABadConfigFailsWithFileLineAndColumn) {

@@ -434,5 +434,44 @@ TEST_F(LlmProbingTest, GeminiRefusesAWrongKey) {
   EXPECT_THAT(result.detail, ::testing::Not(::testing::HasSubstr(key_)));
 }
 
+// OpenAI's Responses API through the mock (POST /v1/responses and its typed stream events).
+TEST_F(LlmProbingTest, ResponsesApiProbesAreUpAndItsFaultsAreClassified) {
+  mock_.SetBehaviour("responses", Behaviour{});
+  mock_.SetBehaviour("responses-stream", Streaming(300, 20, 10));
+  mock_.SetBehaviour("responses-faults",
+                     std::vector<Behaviour>{{.stream = {.reasoning_tokens = 16}},  // spends max_output_tokens
+                                            {.body = mock_upstream::BodyKind::kErrorEnvelope},  // 200 "failed"
+                                            {.status = 429}});
+  Behaviour failing_stream = Streaming(0, 5, 1);
+  failing_stream.stream.error_after_tokens = 2;
+  mock_.SetBehaviour("responses-stream-failed", failing_stream);
+  const auto target = [&](const std::string& name, const std::string& type) {
+    return Target(name, mock_.BaseUrl(name),
+                  "[{name: " + type + ", type: " + type + ", api: responses, model: gpt-5-mini, max_tokens: 16}]");
+  };
+  Start("targets:\n" + target("responses", "chat") + target("responses-stream", "stream") +
+            target("responses-faults", "chat") + target("responses-stream-failed", "stream"),
+        0.999);
+
+  const ProbeResult chat = RunNow("responses", "chat");
+  EXPECT_EQ(chat.result_class, ResultClass::kUp) << chat.detail;
+  const auto request = mock_.Requests("responses").front();
+  EXPECT_EQ(request.path, "/v1/responses");
+  EXPECT_EQ(nlohmann::json::parse(request.body)["max_output_tokens"], 16);
+
+  const ProbeResult stream = RunNow("responses-stream", "stream");
+  ASSERT_EQ(stream.result_class, ResultClass::kUp) << stream.detail;
+  ASSERT_TRUE(stream.time_to_first_token_seconds.has_value());
+  EXPECT_GE(*stream.time_to_first_token_seconds, 0.300);
+  EXPECT_LT(*stream.time_to_first_token_seconds, 0.400);
+  ASSERT_TRUE(stream.usage.has_value());
+  EXPECT_EQ(stream.usage->completion, 20);
+
+  EXPECT_EQ(RunNow("responses-faults", "chat").result_class, ResultClass::kEmptyContent);
+  EXPECT_EQ(RunNow("responses-faults", "chat").result_class, ResultClass::kBadResponse);
+  EXPECT_EQ(RunNow("responses-faults", "chat").result_class, ResultClass::kRateLimited);
+  EXPECT_EQ(RunNow("responses-stream-failed", "stream").result_class, ResultClass::kBadResponse);
+}
+
 }  // namespace
 }  // namespace llm_probe

@@ -170,6 +170,7 @@ std::string ConfigFor(const std::vector<ReplayCase>& cases, int port) {
          << "    base_url: " << Quoted("http://127.0.0.1:" + std::to_string(port) + "/" + replay.id()) << "\n"
          << "    api_key_env: LLM_PROBE_REPLAY_KEY\n"
          << "    probes: [{name: " << type << ", type: " << type
+         << (replay.data.contains("api") ? ", api: " + replay.data.at("api").get<std::string>() : std::string())
          << ", model: " << Quoted(replay.data.at("model")) << "}]\n";
   }
   return yaml.str();

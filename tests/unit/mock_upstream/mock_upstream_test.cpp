@@ -814,7 +814,7 @@ TEST_F(MockUpstreamTest, GeminiSafetyFiltersAndQuota) {
   EXPECT_EQ(error["details"][0]["violations"][0]["quotaId"], "GenerateRequestsPerDayPerProjectPerModel-FreeTier");
 }
 
-// OpenAI Responses API (samples: tests/testdata/real_pending/openai-responses.json).
+// OpenAI Responses API (samples: tests/testdata/real/openai-responses.json).
 const json kResponsesRequest = {{"model", "gpt-4o"}, {"input", "hi"}, {"max_output_tokens", 50}};
 
 TEST_F(MockUpstreamTest, ResponsesSyncHasTheReferenceShape) {

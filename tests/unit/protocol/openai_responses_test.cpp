@@ -1,6 +1,6 @@
 // The Responses API reader on the API reference's published replies and events
-// (tests/testdata/real_pending/openai-responses.json): each case's `expect` is checked here
-// until the replay test can run them through the exporter.
+// (tests/testdata/real/openai-responses.json), read directly (real_replies_test also replays
+// them through the running exporter).
 #include "openai_responses.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kCorpus = "real_pending/openai-responses.json";
+constexpr const char* kCorpus = "real/openai-responses.json";
 
 json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
 std::string Body(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id).value("body", ""); }

@@ -389,6 +389,48 @@ TEST(GeminiReplyTest, ErrorsAreClassedByTheirGoogleRpcDetails) {
             ResultClass::kModelNotFound);
 }
 
+// OpenAI's Responses API (`api: responses`): POST {base}/responses with input and
+// max_output_tokens (API reference, "Create a model response"); its readers are
+// openai_responses.cpp's (openai_responses_test reads the published replies).
+TEST(ResponsesRequestTest, ChatAndStreamGoToResponsesWithMaxOutputTokens) {
+  ProbeConfig probe = Probe(ProbeType::kStream, "gpt-5-mini");
+  probe.api = ProbeApi::kResponses;
+  probe.max_tokens = 64;
+  probe.reasoning_effort = "low";
+  const HttpRequest request = BuildProbeRequest(Target(), probe);
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.url, "https://relay.example/v1/responses");
+  EXPECT_THAT(request.headers, ::testing::Contains(Pair("Authorization", "Bearer sk-unit-0123456789")));
+  const auto body = nlohmann::json::parse(request.body);
+  EXPECT_EQ(body["input"], "health check test");
+  EXPECT_EQ(body["max_output_tokens"], 64);
+  EXPECT_EQ(body["reasoning"]["effort"], "low");
+  EXPECT_EQ(body["stream"], true);
+  EXPECT_FALSE(body.contains("messages"));
+  EXPECT_FALSE(body.contains("max_tokens"));
+  EXPECT_TRUE(FindProvider("openai")->Supports(ProbeApi::kResponses));
+  EXPECT_FALSE(FindProvider("anthropic")->Supports(ProbeApi::kResponses));
+}
+
+TEST(ResponsesReplyTest, CompletedIsUpIncompleteWithoutTextIsEmptyAndFailedIsBad) {
+  ProbeConfig probe = Probe(ProbeType::kChat, "gpt-5-mini");
+  probe.api = ProbeApi::kResponses;
+  const auto up = Interpret(Target(), probe, Reply(200,
+      R"({"id":"resp_1","object":"response","status":"completed","model":"gpt-5-mini-2025-08-07","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"OK"}]}],"usage":{"input_tokens":8,"output_tokens":20,"output_tokens_details":{"reasoning_tokens":18}}})"));
+  EXPECT_EQ(up.result_class, ResultClass::kUp) << up.detail;
+  EXPECT_EQ(up.usage->reasoning, 18);
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200,
+                R"({"object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"gpt-5-mini","output":[{"type":"reasoning","summary":[]}]})")).result_class,
+            ResultClass::kEmptyContent);
+  EXPECT_EQ(Interpret(Target(), probe, Reply(200,
+                R"({"object":"response","status":"failed","error":{"code":"server_error","message":"x"},"model":"gpt-5-mini","output":[]})")).result_class,
+            ResultClass::kBadResponse);
+  // The same body read as Chat Completions has no choices.
+  EXPECT_EQ(Interpret(Target(), Probe(ProbeType::kChat, "gpt-5-mini"), Reply(200,
+                R"({"object":"response","status":"completed","model":"gpt-5-mini","output":[]})")).result_class,
+            ResultClass::kBadResponse);
+}
+
 // Every provider today sends the request built once per config; a per-run provider (SigV4)
 // would complete a copy for each run.
 TEST(ProviderTableTest, TodaysRequestsAreBuiltOncePerConfig) {

@@ -26,6 +26,14 @@ inline constexpr EnumNames<ProbeType, 4> kProbeTypeNames = {{
 }};
 
 std::string_view ProbeTypeName(ProbeType type);
+// Which of its provider's APIs a chat or stream probe calls: OpenAI has Chat Completions and the
+// Responses API (a provider row with a responses_adapter).
+enum class ProbeApi { kChatCompletions, kResponses };
+inline constexpr EnumNames<ProbeApi, 2> kProbeApiNames = {{
+    {ProbeApi::kChatCompletions, "chat_completions"},
+    {ProbeApi::kResponses, "responses"},
+}};
+
 // Probes that spend tokens; the models probe is free.
 bool IsBilled(ProbeType type);
 
@@ -41,6 +49,7 @@ struct TlsConfig {
 struct ProbeConfig {
   std::string name;
   ProbeType type = ProbeType::kModels;
+  ProbeApi api = ProbeApi::kChatCompletions;
   std::string model;  // empty for models probes
   Duration interval{30000};
   Duration timeout{10000};

@@ -36,8 +36,14 @@ struct Provider {
   bool model_in_url_path = false;
   StreamFraming stream_framing = StreamFraming::kSse;
   const internal::ProviderAdapter* adapter = nullptr;
+  // The adapter of chat and stream probes with `api: responses` (OpenAI's Responses API); null
+  // when the provider has no such API, which the config loader then refuses.
+  const internal::ProviderAdapter* responses_adapter = nullptr;
 
   bool Supports(ProbeType type) const;
+  bool Supports(ProbeApi api) const;
+  // The adapter that builds and reads this probe's requests.
+  const internal::ProviderAdapter& AdapterFor(const ProbeConfig& probe) const;
   // A request re-made for each run (signed with the time, or carrying a fresh token) instead of
   // built once per config; the adapter's complete_for_run does it.
   bool RequestIsPerRun() const;
