@@ -19,15 +19,18 @@ namespace {
 // swaps a symlink to a new directory) the inode.
 std::string KeyFilesSignature(const Config& config) {
   std::string signature;
-  for (const TargetConfig& target : config.targets) {
-    if (target.api_key_file.empty()) continue;
+  const auto add = [&signature](const std::string& path) {
     struct stat info {};
-    if (::stat(target.api_key_file.c_str(), &info) != 0) {
+    if (::stat(path.c_str(), &info) != 0) {
       signature += "-;";
-      continue;
+      return;
     }
     signature += std::to_string(info.st_ino) + ':' + std::to_string(info.st_size) + ':' +
                  std::to_string(info.st_mtim.tv_sec) + '.' + std::to_string(info.st_mtim.tv_nsec) + ';';
+  };
+  for (const TargetConfig& target : config.targets) {
+    if (!target.api_key_file.empty()) add(target.api_key_file);
+    for (const std::string& path : target.aws.key_files) add(path);
   }
   return signature;
 }

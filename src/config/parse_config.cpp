@@ -161,11 +161,12 @@ std::optional<std::string> RegexTooComplex(std::string_view pattern) {
   return std::nullopt;
 }
 
-// "anthropic and azure": the providers whose targets may set api_version.
-std::string ProvidersWithApiVersion() {
+// "anthropic and azure": the providers of which `has` holds (here: those whose targets may set
+// api_version; those that sign with an aws block).
+std::string ProvidersWhere(bool Provider::*has) {
   std::string names;
   for (const Provider* provider : Providers()) {
-    if (!provider->api_version_applies) continue;
+    if (!(provider->*has)) continue;
     if (!names.empty()) names += " and ";
     names += provider->name;
   }
@@ -347,7 +348,7 @@ class ConfigParser {
                            NameRegistry& target_names) const {
     const StrictMapping section(
         source_, node, "target",
-        {"name", "provider", "base_url", "api_key_env", "api_key_file", "api_key_prefix", "headers",
+        {"name", "provider", "base_url", "api_key_env", "api_key_file", "api_key_prefix", "aws", "headers",
          "tls", "proxy_url", "budget", "api_version", "probes"});
     TargetConfig target;
     target.name = ReadName(section, target_names);
@@ -359,6 +360,22 @@ class ConfigParser {
     target.base_url = ParseUrl(base_url, kBaseUrlSchemes);
     // One trailing slash is a common way to write a base URL; paths are appended to it.
     if (target.base_url.ends_with('/')) target.base_url.pop_back();
+    if (provider.aws_signed) {
+      // Its requests carry a SigV4 signature, not a key.
+      for (const std::string_view key : {"api_key_env", "api_key_file", "api_key_prefix"}) {
+        if (const MappingEntry* entry = section.Find(key)) {
+          source_.Fail(entry->key_mark, "key " + Quote(key) + " does not apply to " + std::string(provider.name) +
+                                            " targets: they sign with the keys of \"aws\"");
+        }
+      }
+      const MappingEntry& aws = section.Require("aws");
+      const StrictMapping aws_section(source_, aws.value, Quote(aws.key),
+                                      {"region", "access_key_id_env", "access_key_id_file", "secret_access_key_env",
+                                       "secret_access_key_file", "session_token_env", "session_token_file"});
+      target.aws = config_detail::ResolveAwsConfig(aws_section, target.name, env_);
+    } else if (const MappingEntry* aws = section.Find("aws")) {
+      source_.Fail(aws->key_mark, "\"aws\" applies only to " + ProvidersWhere(&Provider::aws_signed) + " targets");
+    }
     target.api_key = config_detail::ResolveApiKey(section, target.name, env_);
     if (const MappingEntry* key_file = section.Find("api_key_file")) {
       target.api_key_file =
@@ -384,7 +401,7 @@ class ConfigParser {
     if (const MappingEntry* api_version = section.Find("api_version")) {
       if (!provider.api_version_applies) {
         source_.Fail(api_version->key_mark,
-                     "\"api_version\" applies only to " + ProvidersWithApiVersion() + " targets");
+                     "\"api_version\" applies only to " + ProvidersWhere(&Provider::api_version_applies) + " targets");
       }
       // A header value for anthropic, a query value for azure.
       target.api_version = RequestText(section, *api_version, " #&");
@@ -660,6 +677,9 @@ Config ParseConfig(std::string_view yaml_text, const std::string& file_name, con
   std::string checked(yaml_text);
   for (const TargetConfig& target : config.targets) {
     if (!target.api_key_file.empty()) checked += '\0' + target.api_key;
+    if (!target.aws.key_files.empty()) {
+      checked += '\0' + target.aws.access_key_id + '\0' + target.aws.secret_access_key + '\0' + target.aws.session_token;
+    }
   }
   config.checksum = Fnv1a64Hex(checked);
   return config;

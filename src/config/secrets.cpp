@@ -37,15 +37,15 @@ std::string KeyFromEnvironment(const Source& source, const MappingEntry& entry,
   // Not quoted back: a value that is no variable name may well be the key pasted in by mistake.
   if (!IsIdentifier(name)) {
     source.Fail(entry.value.mark,
-                "\"api_key_env\" must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
+                Quote(entry.key) + " must name an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
                 "not hold the key");
   }
   // A valid name is shown only in POSIX's form for environment variables (upper case, digits,
   // underscores): a key of letters, digits and underscores pasted here is a valid name too.
   const bool conventional = std::none_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
   const std::string variable =
-      conventional ? "environment variable " + name + " (api_key_env of target " + Quote(target_name) + ")"
-                   : "the environment variable that api_key_env of target " + Quote(target_name) + " names";
+      conventional ? "environment variable " + name + " (" + entry.key + " of target " + Quote(target_name) + ")"
+                   : "the environment variable that " + entry.key + " of target " + Quote(target_name) + " names";
   std::optional<std::string> key = env(name);
   if (!key) source.Fail(entry.value.mark, variable + " is not set");
   if (key->empty()) source.Fail(entry.value.mark, variable + " is empty");
@@ -57,7 +57,7 @@ std::string KeyFromFile(const Source& source, const MappingEntry& entry,
   const std::filesystem::path path =
       ResolveRelativeTo(source.file(), Convert<std::string>(source, entry.value, Quote(entry.key)));
   // The path is not quoted back: it may be the key pasted in by mistake.
-  const std::string description = "the api_key_file of target " + Quote(target_name);
+  const std::string description = "the " + entry.key + " of target " + Quote(target_name);
   auto content = ReadFile(path, kMaxKeyFileBytes);
   if (const auto* error = std::get_if<FileError>(&content)) {
     source.Fail(entry.value.mark, "cannot read " + description + ": " + error->reason);
@@ -94,7 +94,56 @@ std::string ExpandEnvReferences(const Source& source, const MappingEntry& header
   return expanded;
 }
 
+bool HasSpaceOrControl(std::string_view key) {
+  return std::any_of(key.begin(), key.end(), [](char c) { return c == ' ' || IsControl(c); });
+}
+
+// One key of an aws block from <name>_env or <name>_file; empty when it has neither and the key
+// is optional.
+std::string AwsKey(const StrictMapping& aws, const std::string& name, bool required, const std::string& target_name,
+                   const EnvLookup& env, std::vector<std::string>& key_files) {
+  const Source& source = aws.source();
+  const MappingEntry* from_env = aws.Find(name + "_env");
+  const MappingEntry* from_file = aws.Find(name + "_file");
+  if (from_env != nullptr && from_file != nullptr) {
+    const MappingEntry* second = from_env->key_mark.pos > from_file->key_mark.pos ? from_env : from_file;
+    source.Fail(second->key_mark, name + "_env and " + name + "_file are mutually exclusive");
+  }
+  const MappingEntry* origin = from_env != nullptr ? from_env : from_file;
+  if (origin == nullptr) {
+    if (required) {
+      source.Fail(aws.mark(), "\"aws\" of target " + Quote(target_name) + " needs " + name + "_env or " + name + "_file");
+    }
+    return {};
+  }
+  std::string key = from_env != nullptr ? KeyFromEnvironment(source, *from_env, target_name, env)
+                                        : KeyFromFile(source, *from_file, target_name);
+  if (from_file != nullptr) {
+    key_files.push_back(ResolveRelativeTo(source.file(), aws.ConvertEntry<std::string>(*from_file)).string());
+  }
+  // It is signed and sent in headers as is.
+  if (HasSpaceOrControl(key)) {
+    source.Fail(origin->value.mark, name + " of target " + Quote(target_name) + " contains whitespace or control characters");
+  }
+  return key;
+}
+
 }  // namespace
+
+AwsConfig ResolveAwsConfig(const StrictMapping& aws, const std::string& target_name, const EnvLookup& env) {
+  AwsConfig config;
+  const MappingEntry& region = aws.Require("region");
+  config.region = aws.NonEmptyString(region);
+  // It names the signature's scope and is part of no URL the loader could check it against.
+  if (!std::all_of(config.region.begin(), config.region.end(),
+                   [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; })) {
+    aws.source().Fail(region.value.mark, "\"region\" must be an AWS region name such as us-east-1");
+  }
+  config.access_key_id = AwsKey(aws, "access_key_id", true, target_name, env, config.key_files);
+  config.secret_access_key = AwsKey(aws, "secret_access_key", true, target_name, env, config.key_files);
+  config.session_token = AwsKey(aws, "session_token", false, target_name, env, config.key_files);
+  return config;
+}
 
 std::string ResolveApiKey(const StrictMapping& target, const std::string& target_name,
                           const EnvLookup& env) {
@@ -119,7 +168,7 @@ std::string ResolveApiKey(const StrictMapping& target, const std::string& target
                               ? KeyFromEnvironment(source, *from_env, target_name, env)
                               : KeyFromFile(source, *from_file, target_name);
   // It goes into a header as is; a space or line break inside means a damaged secret.
-  if (std::any_of(key.begin(), key.end(), [](char c) { return c == ' ' || IsControl(c); })) {
+  if (HasSpaceOrControl(key)) {
     source.Fail(origin->value.mark, "API key of target " + Quote(target_name) +
                                         " contains whitespace or control characters");
   }
@@ -196,6 +245,8 @@ void AddSecrets(const TargetConfig& target, std::vector<std::string>& secrets) {
     if (!secret.empty()) secrets.emplace_back(secret);
   };
   add(target.api_key);
+  add(target.aws.secret_access_key);
+  add(target.aws.session_token);
   for (const auto& [name, value] : target.headers) {
     if (config_detail::IsSecretHeaderName(name)) add(value);
   }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llm_probe/target.h"
 #include "llm_probe/yaml_reader.h"
 
 namespace llm_probe::config_detail {
@@ -15,6 +16,10 @@ namespace llm_probe::config_detail {
 // when the target has neither (local vLLM or Ollama need no key).
 std::string ResolveApiKey(const StrictMapping& target, const std::string& target_name,
                           const EnvLookup& env);
+
+// The region and keys of an `aws:` block (access key id and secret access key required, the
+// session token optional), each key from its *_env or *_file; the files' paths go in key_files.
+AwsConfig ResolveAwsConfig(const StrictMapping& aws, const std::string& target_name, const EnvLookup& env);
 
 // The target's `headers` mapping with ${NAME} references expanded from `env`; what each
 // reference expanded to is appended to `expansions`.

@@ -17,8 +17,11 @@ bool IsPlainScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag(
 // Keys whose values may hold a secret pasted in the wrong place (a key as api_key_env, a header
 // line as headers, an htpasswd line as basic_auth_users): messages name the key, never the value.
 bool HoldsSecrets(std::string_view subject) {
-  static constexpr std::string_view kKeys[] = {"\"api_key_env\"", "\"api_key_file\"", "\"headers\"",
-                                               "\"basic_auth_users\""};
+  static constexpr std::string_view kKeys[] = {
+      "\"api_key_env\"",           "\"api_key_file\"",           "\"headers\"",
+      "\"basic_auth_users\"",      "\"access_key_id_env\"",      "\"access_key_id_file\"",
+      "\"secret_access_key_env\"", "\"secret_access_key_file\"", "\"session_token_env\"",
+      "\"session_token_file\""};
   return std::find(std::begin(kKeys), std::end(kKeys), subject) != std::end(kKeys) ||
          subject.starts_with("header ");
 }

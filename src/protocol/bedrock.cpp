@@ -1,14 +1,17 @@
-// AWS Bedrock Runtime's Converse API: {"output": {"message": {"content": [{"text"}]}},
+// AWS Bedrock Runtime's Converse API (`provider: bedrock`), SigV4-signed for every run:
+// {"output": {"message": {"content": [{"text"}]}},
 // "stopReason", "usage"}, the stream's events as event-stream messages, and errors typed by
 // x-amzn-ErrorType ({"message": ...} in the body).
 #include "bedrock.h"
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "json_parse.h"
+#include "llm_probe/sigv4.h"
 #include "llm_probe/text.h"
 
 namespace llm_probe::internal {
@@ -158,5 +161,64 @@ Classification ClassifyBedrockError(int status, const HeaderList& headers, std::
   if (!type.empty()) classification.detail += " (" + SanitizeUpstreamText(type, 64) + ")";
   return classification;
 }
+
+namespace {
+
+// Bedrock Runtime signs as "bedrock", not as its host's "bedrock-runtime".
+constexpr std::string_view kSigningName = "bedrock";
+
+// POST {base}/model/{modelId}/converse(-stream): the model id goes on the wire percent-encoded
+// (a ':' as %3A), which is also what SignV4 expects to encode once more.
+HttpRequest BuildBedrockRequest(const TargetConfig& target, const ProbeConfig& probe) {
+  HttpRequest request;
+  const bool stream = probe.type == ProbeType::kStream;
+  request.url = target.base_url + "/model/" + AwsUriEncode(probe.model) + (stream ? "/converse-stream" : "/converse");
+  request.method = "POST";
+  request.headers.emplace_back("Content-Type", "application/json");
+  if (stream) request.headers.emplace_back("Accept", "application/vnd.amazon.eventstream");
+  const json body = {
+      {"messages", json::array({{{"role", "user"}, {"content", json::array({{{"text", probe.prompt}}})}}})},
+      {"inferenceConfig", {{"maxTokens", probe.max_tokens}}}};
+  request.body = body.dump();
+  return request;
+}
+
+// A SigV4 signature holds the time, so each run signs its own copy (AWS refuses one more than
+// five minutes old).
+void SignBedrockRequest(const TargetConfig& target, double now_unix, HttpRequest& request) {
+  const AwsCredentials credentials{target.aws.access_key_id, target.aws.secret_access_key,
+                                   target.aws.session_token};
+  SignV4(request, credentials, SigV4Scope{target.aws.region, std::string(kSigningName)},
+         static_cast<std::int64_t>(now_unix));
+}
+
+ReplyFacts ReadBedrockReplyOf(ProbeType /*chat, the only type with a reply body*/, std::string_view body) {
+  return ReadBedrockReply(body);
+}
+
+constexpr ProbeType kProbeTypes[] = {ProbeType::kChat, ProbeType::kStream};
+// Converse has maxTokens only and no reasoning_effort.
+constexpr std::string_view kInapplicableProbeKeys[] = {"token_param", "reasoning_effort"};
+constexpr ProviderAdapter kAdapter = {
+    .build_request = BuildBedrockRequest,
+    .complete_for_run = SignBedrockRequest,
+    .read_model_list = ReadModelList,  // no models probe; only reached by a config not made by the loader
+    .read_reply = ReadBedrockReplyOf,
+    .read_event_stream_message = ReadBedrockStreamMessage,
+    .read_error = ClassifyBedrockError,
+};
+
+}  // namespace
+
+extern const Provider kBedrockProvider = {
+    .name = "bedrock",
+    .probe_types = kProbeTypes,
+    .inapplicable_probe_keys = kInapplicableProbeKeys,
+    .checks_served_model = false,  // Converse names no model in its reply
+    .model_in_url_path = true,
+    .aws_signed = true,
+    .stream_framing = StreamFraming::kAwsEventStream,
+    .adapter = &kAdapter,
+};
 
 }  // namespace llm_probe::internal

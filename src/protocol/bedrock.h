@@ -1,7 +1,6 @@
 // Internal to the protocol module: AWS Bedrock Runtime's Converse API (POST
 // /model/{modelId}/converse and /converse-stream, SigV4-signed, the stream as AWS event-stream
-// frames). Pure readers, not yet reached from probe.cpp (issue 16 wires them through the
-// provider table).
+// frames): the readers behind bedrock.cpp's provider row, exposed for their unit tests.
 #pragma once
 
 #include <string_view>

@@ -91,11 +91,42 @@ ReplyFacts ReadSseStream(const ProviderAdapter& adapter, const HttpExchange& exc
   return facts;
 }
 
+// AWS event-stream (application/vnd.amazon.eventstream): binary frames with two CRCs each; a
+// damaged frame or a stream that ends inside one is not the promised reply.
+ReplyFacts ReadAwsEventStream(const ProviderAdapter& adapter, const HttpExchange& exchange) {
+  ReplyFacts facts;
+  const auto content_type = exchange.Header("content-type");
+  if (!content_type || content_type->find("application/vnd.amazon.eventstream") == std::string_view::npos) {
+    facts.malformed = "reply is not an AWS event stream";
+    return facts;
+  }
+  EventStreamDecoder decoder;
+  std::vector<EventStreamMessage> messages;
+  std::size_t begin = 0;
+  for (const BodyArrival& arrival : exchange.arrivals) {
+    decoder.Feed(std::string_view(exchange.body).substr(begin, arrival.end - begin), messages);
+    begin = arrival.end;
+    for (const EventStreamMessage& message : messages) {
+      adapter.read_event_stream_message(message, arrival.seconds, facts);
+      if (facts.malformed) return facts;
+    }
+    messages.clear();
+    if (decoder.error() != EventStreamError::kNone) {
+      facts.malformed = "damaged event-stream frame: " + std::string(EventStreamErrorName(decoder.error()));
+      return facts;
+    }
+  }
+  if (decoder.HasPartialMessage()) facts.malformed = "stream ended inside an event-stream frame";
+  return facts;
+}
+
 // The framing's decoder cuts the stream into events for the provider's event reader.
 ReplyFacts ReadStream(const Provider& provider, const ProviderAdapter& adapter, const HttpExchange& exchange) {
   switch (provider.stream_framing) {
     case StreamFraming::kSse:
       return ReadSseStream(adapter, exchange);
+    case StreamFraming::kAwsEventStream:
+      return ReadAwsEventStream(adapter, exchange);
   }
   ReplyFacts facts;  // only for a value cast from outside the enumeration
   facts.malformed = "unknown stream framing";

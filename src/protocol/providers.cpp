@@ -10,16 +10,18 @@ extern const Provider kOpenAIProvider;
 extern const Provider kAnthropicProvider;
 extern const Provider kAzureProvider;
 extern const Provider kGeminiProvider;
+extern const Provider kBedrockProvider;
 }  // namespace internal
 
 namespace {
 
 // The first row is the default provider.
-constexpr std::array<const Provider*, 4> kProviders = {
+constexpr std::array<const Provider*, 5> kProviders = {
     &internal::kOpenAIProvider,
     &internal::kAnthropicProvider,
     &internal::kAzureProvider,
     &internal::kGeminiProvider,
+    &internal::kBedrockProvider,
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm_probe/classify.h"
+#include "llm_probe/event_stream.h"
 #include "llm_probe/exchange.h"
 #include "llm_probe/provider.h"
 #include "llm_probe/result.h"
@@ -47,8 +48,10 @@ struct ProviderAdapter {
   void (*complete_for_run)(const TargetConfig& target, double now_unix, HttpRequest& request) = nullptr;
   void (*read_model_list)(const ProbeConfig& probe, std::string_view body, ProbeResult& result) = nullptr;
   ReplyFacts (*read_reply)(ProbeType type, std::string_view body) = nullptr;
-  // One event of a stream framed as Provider::stream_framing says (SSE today).
+  // One event of a stream framed as Provider::stream_framing says: an SSE event, or a decoded
+  // AWS event-stream message.
   void (*read_sse_event)(const SseEvent& event, double seconds, ReplyFacts& facts) = nullptr;
+  void (*read_event_stream_message)(const EventStreamMessage& message, double seconds, ReplyFacts& facts) = nullptr;
   // The class of a non-2xx reply; headers too, for providers that name the error there
   // (Bedrock's x-amzn-ErrorType).
   Classification (*read_error)(int status, const HeaderList& headers, std::string_view body) = nullptr;

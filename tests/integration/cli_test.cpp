@@ -43,7 +43,8 @@ TEST(CliTest, ConfigCheckAcceptsTheBundledDemoConfig) {
 TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
   const std::string keys =
       "RELAY_API_KEY=sk-relay OPENAI_API_KEY=sk-openai ANTHROPIC_API_KEY=sk-ant-key "
-      "AZURE_OPENAI_API_KEY=azure-key GEMINI_API_KEY=gemini-key ";
+      "AZURE_OPENAI_API_KEY=azure-key GEMINI_API_KEY=gemini-key AWS_ACCESS_KEY_ID=AKIDEXAMPLE "
+      "AWS_SECRET_ACCESS_KEY=aws-example-secret ";
   int checked = 0;
   for (const auto& entry : std::filesystem::directory_iterator(std::string(LLM_PROBE_SOURCE_DIR) + "/deploy/examples")) {
     if (entry.path().extension() != ".yaml") continue;
@@ -52,7 +53,7 @@ TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
         << output;
     ++checked;
   }
-  EXPECT_GE(checked, 8) << "relay, OpenAI (Chat Completions and Responses), Anthropic, Azure, Gemini (OpenAI endpoint and native), vLLM/Ollama";
+  EXPECT_GE(checked, 9) << "relay, OpenAI (Chat Completions and Responses), Anthropic, Azure, Gemini (OpenAI endpoint and native), Bedrock, vLLM/Ollama";
 }
 
 TEST(CliTest, ABadConfigFailsWithFileLineAndColumn) {

@@ -36,8 +36,9 @@ class LlmProbingTest : public ::testing::Test {
   // random01 = 0: every probe's first run is due at once, and jitter adds nothing.
   // random01 = 0.999: first runs are an interval away, so only RunNow() runs probes.
   void Start(const std::string& yaml, double random01) {
-    auto config = std::make_shared<const Config>(ParseConfig(yaml, "test.yaml", [this](const std::string&) {
-      return std::optional<std::string>(key_);
+    auto config = std::make_shared<const Config>(ParseConfig(yaml, "test.yaml", [this](const std::string& name) {
+      const auto found = env_.find(name);
+      return std::optional<std::string>(found != env_.end() ? found->second : key_);
     }));
     runner_ = std::make_unique<ProbeRunner>(store_, RunnerOptions{[random01] { return random01; }, {}});
     runner_->Apply(config);
@@ -64,7 +65,8 @@ class LlmProbingTest : public ::testing::Test {
            "    probes: " + probes + "\n";
   }
 
-  std::string key_ = "sk-test-key-0123456789";  // what every *_env key resolves to
+  std::string key_ = "sk-test-key-0123456789";  // what every *_env key not in env_ resolves to
+  std::map<std::string, std::string> env_;
   MockUpstream mock_;
   SnapshotStore store_;
   std::unique_ptr<ProbeRunner> runner_;
@@ -471,6 +473,65 @@ TEST_F(LlmProbingTest, ResponsesApiProbesAreUpAndItsFaultsAreClassified) {
   EXPECT_EQ(RunNow("responses-faults", "chat").result_class, ResultClass::kBadResponse);
   EXPECT_EQ(RunNow("responses-faults", "chat").result_class, ResultClass::kRateLimited);
   EXPECT_EQ(RunNow("responses-stream-failed", "stream").result_class, ResultClass::kBadResponse);
+}
+
+// Bedrock's Converse API through the mock, which re-signs every request with the secret it knows
+// and refuses a signature that does not match (tools/mock_upstream/README.md).
+TEST_F(LlmProbingTest, BedrockProbesAreSignedEachRunAndItsFaultsAreClassified) {
+  env_ = {{"AWS_ACCESS_KEY_ID", mock_upstream::kAwsAccessKeyId},
+          {"AWS_SECRET_ACCESS_KEY", mock_upstream::kAwsSecretAccessKey},
+          {"WRONG_SECRET", "not/the/mock/secret/access/key/0000000000"}};
+  mock_.SetBehaviour("bedrock-stream", Streaming(300, 20, 10));
+  mock_.SetBehaviour("bedrock-throttled", Behaviour{.status = 429});
+  Behaviour exception = Streaming(0, 5, 1);
+  exception.stream.error_after_tokens = 2;
+  mock_.SetBehaviour("bedrock-exception", exception);
+  Behaviour damaged = Streaming(0, 5, 1);
+  damaged.stream.damaged_crc_after_tokens = 2;
+  mock_.SetBehaviour("bedrock-damaged", damaged);
+  const auto target = [&](const std::string& name, const std::string& type, const std::string& secret_env) {
+    return "  - name: " + name + "\n    provider: bedrock\n    base_url: " + mock_.RootUrl(name) +
+           "\n    aws: {region: eu-west-3, access_key_id_env: AWS_ACCESS_KEY_ID, secret_access_key_env: " + secret_env +
+           "}\n    probes: [{name: " + type + ", type: " + type +
+           ", model: \"anthropic.claude-3-5-haiku-20241022-v1:0\", max_tokens: 16}]\n";
+  };
+  Start("targets:\n" + target("bedrock", "chat", "AWS_SECRET_ACCESS_KEY") +
+            target("bedrock-stream", "stream", "AWS_SECRET_ACCESS_KEY") +
+            target("bedrock-wrong-secret", "chat", "WRONG_SECRET") +
+            target("bedrock-throttled", "chat", "AWS_SECRET_ACCESS_KEY") +
+            target("bedrock-exception", "stream", "AWS_SECRET_ACCESS_KEY") +
+            target("bedrock-damaged", "stream", "AWS_SECRET_ACCESS_KEY"),
+        0.999);
+
+  const ProbeResult chat = RunNow("bedrock", "chat");
+  EXPECT_EQ(chat.result_class, ResultClass::kUp) << chat.detail;
+  const ProbeResult again = RunNow("bedrock", "chat");
+  EXPECT_EQ(again.result_class, ResultClass::kUp) << again.detail;
+  const auto requests = mock_.Requests("bedrock");
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[0].path, ::testing::StartsWith("/model/anthropic.claude-3-5-haiku-20241022-v1"));
+  EXPECT_THAT(requests[0].path, ::testing::EndsWith("/converse"));
+  EXPECT_NE(requests[0].headers.at("x-amz-date"), "");
+  EXPECT_EQ(requests[0].headers.count("x-amz-security-token"), 0u);  // no session token configured
+  EXPECT_THAT(requests[0].headers.at("authorization"), ::testing::HasSubstr("/eu-west-3/bedrock/aws4_request"));
+  EXPECT_EQ(nlohmann::json::parse(requests[0].body)["inferenceConfig"]["maxTokens"], 16);
+
+  const ProbeResult stream = RunNow("bedrock-stream", "stream");
+  ASSERT_EQ(stream.result_class, ResultClass::kUp) << stream.detail;
+  ASSERT_TRUE(stream.time_to_first_token_seconds.has_value());
+  EXPECT_GE(*stream.time_to_first_token_seconds, 0.300);
+  EXPECT_LT(*stream.time_to_first_token_seconds, 0.400);
+
+  const ProbeResult wrong_secret = RunNow("bedrock-wrong-secret", "chat");
+  EXPECT_EQ(wrong_secret.result_class, ResultClass::kAuthError) << wrong_secret.detail;
+  EXPECT_THAT(wrong_secret.detail, ::testing::HasSubstr("InvalidSignatureException"));
+  EXPECT_EQ(RunNow("bedrock-throttled", "chat").result_class, ResultClass::kRateLimited);
+  const ProbeResult exception_frame = RunNow("bedrock-exception", "stream");
+  EXPECT_EQ(exception_frame.result_class, ResultClass::kBadResponse);
+  EXPECT_THAT(exception_frame.detail, ::testing::HasSubstr("exception frame"));
+  const ProbeResult damaged_crc = RunNow("bedrock-damaged", "stream");
+  EXPECT_EQ(damaged_crc.result_class, ResultClass::kBadResponse);
+  EXPECT_THAT(damaged_crc.detail, ::testing::HasSubstr("damaged"));
 }
 
 }  // namespace

@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "llm_probe/event_stream.h"
 #include "llm_probe/provider.h"
+#include "llm_probe/sigv4.h"
 
 namespace llm_probe {
 namespace {
@@ -431,15 +433,122 @@ TEST(ResponsesReplyTest, CompletedIsUpIncompleteWithoutTextIsEmptyAndFailedIsBad
             ResultClass::kBadResponse);
 }
 
-// Every provider today sends the request built once per config; a per-run provider (SigV4)
-// would complete a copy for each run.
-TEST(ProviderTableTest, TodaysRequestsAreBuiltOncePerConfig) {
+// Only a SigV4-signed provider completes a copy of its request for each run; the others send
+// the request built once per config.
+TEST(ProviderTableTest, OnlySignedRequestsAreCompletedPerRun) {
   for (const Provider* provider : Providers()) {
-    const TargetConfig target = Target(provider->name);
+    TargetConfig target = Target(provider->name);
+    target.aws = {.region = "us-east-1", .access_key_id = "AKIDEXAMPLE", .secret_access_key = "secret", .session_token = {}, .key_files = {}};
     const HttpRequest built = BuildProbeRequest(target, Probe(ProbeType::kChat, "gpt-4o"));
-    EXPECT_FALSE(provider->RequestIsPerRun()) << provider->name;
-    EXPECT_FALSE(CompleteRequestForRun(target, built, 1.8e9)) << provider->name;
+    EXPECT_EQ(provider->RequestIsPerRun(), provider->aws_signed) << provider->name;
+    EXPECT_EQ(CompleteRequestForRun(target, built, 1.8e9).has_value(), provider->aws_signed) << provider->name;
   }
+}
+
+TargetConfig BedrockTarget() {
+  TargetConfig target = Target("bedrock");
+  target.base_url = "https://bedrock-runtime.us-east-1.amazonaws.com";
+  target.api_key.clear();
+  target.aws = {.region = "us-east-1",
+                .access_key_id = "AKIDEXAMPLE",
+                .secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                .session_token = "session-token-example",
+                .key_files = {}};
+  return target;
+}
+
+std::string HeaderOf(const HttpRequest& request, std::string_view name) {
+  for (const auto& [key, value] : request.headers) {
+    if (key.size() == name.size() && std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return value;
+    }
+  }
+  return {};
+}
+
+// Bedrock's Converse API (API reference: Converse, ConverseStream): the model id percent-encoded
+// in the path, maxTokens in inferenceConfig, and a SigV4 signature made for each run with the
+// signing name "bedrock" and the configured region.
+TEST(BedrockRequestTest, ConverseIsSignedForEachRunAsBedrockInTheRegion) {
+  const TargetConfig target = BedrockTarget();
+  const ProbeConfig probe = Probe(ProbeType::kChat, "anthropic.claude-3-5-haiku-20241022-v1:0");
+  const HttpRequest built = BuildProbeRequest(target, probe);
+  EXPECT_EQ(built.url, "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse");
+  EXPECT_EQ(nlohmann::json::parse(built.body)["inferenceConfig"]["maxTokens"], 5);
+  EXPECT_EQ(nlohmann::json::parse(built.body)["messages"][0]["content"][0]["text"], "health check test");
+  EXPECT_EQ(HeaderOf(built, "authorization"), "");  // nothing signed before a run
+
+  const auto first = CompleteRequestForRun(target, built, 1.8e9);
+  const auto later = CompleteRequestForRun(target, built, 1.8e9 + 30);
+  ASSERT_TRUE(first && later);
+  EXPECT_THAT(HeaderOf(*first, "authorization"),
+              ::testing::StartsWith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20270115/us-east-1/bedrock/aws4_request, SignedHeaders="));
+  EXPECT_EQ(HeaderOf(*first, "x-amz-date"), "20270115T080000Z");
+  EXPECT_EQ(HeaderOf(*first, "x-amz-security-token"), "session-token-example");
+  EXPECT_NE(HeaderOf(*first, "authorization"), HeaderOf(*later, "authorization"));
+  // The signature is the signer's over the request as sent (sigv4_test checks the signer
+  // against AWS's suite).
+  HttpRequest resigned = built;
+  SignV4(resigned, {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-example"},
+         {"us-east-1", "bedrock"}, 1800000000);
+  EXPECT_EQ(HeaderOf(resigned, "authorization"), HeaderOf(*first, "authorization"));
+  EXPECT_EQ(BuildProbeRequest(target, Probe(ProbeType::kStream, "meta.llama3-8b-instruct-v1:0")).url,
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/meta.llama3-8b-instruct-v1%3A0/converse-stream");
+}
+
+std::string Frame(const std::string& event_type, const std::string& payload) {
+  EventStreamMessage message;
+  message.headers = {{":event-type", EventStreamValueType::kString, 0, event_type},
+                     {":content-type", EventStreamValueType::kString, 0, "application/json"},
+                     {":message-type", EventStreamValueType::kString, 0, "event"}};
+  message.payload = payload;
+  return EncodeEventStreamMessage(message);
+}
+
+HttpExchange EventStreamReply(const std::vector<std::pair<double, std::string>>& frames) {
+  HttpExchange exchange = StreamReply(frames);
+  exchange.headers = {{"content-type", "application/vnd.amazon.eventstream"}};
+  return exchange;
+}
+
+TEST(BedrockReplyTest, EventStreamFramesGiveContentTimingAndUsage) {
+  const ProbeConfig probe = Probe(ProbeType::kStream, "anthropic.claude-3-5-haiku-20241022-v1:0");
+  const std::vector<std::pair<double, std::string>> frames = {
+      {0.05, Frame("messageStart", R"({"p":"abcd","role":"assistant"})")},
+      {0.20, Frame("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"O"},"p":"ab"})")},
+      {0.30, Frame("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"K"},"p":"ab"})")},
+      {0.31, Frame("contentBlockStop", R"({"contentBlockIndex":0,"p":"ab"})")},
+      {0.32, Frame("messageStop", R"({"p":"abc","stopReason":"end_turn"})")},
+      {0.33, Frame("metadata", R"({"metrics":{"latencyMs":300},"p":"a","usage":{"inputTokens":8,"outputTokens":2,"totalTokens":10}})")},
+  };
+  const auto result = Interpret(BedrockTarget(), probe, EventStreamReply(frames));
+  EXPECT_EQ(result.result_class, ResultClass::kUp) << result.detail;
+  EXPECT_DOUBLE_EQ(*result.time_to_first_token_seconds, 0.20);
+  EXPECT_EQ(result.usage->completion, 2);
+
+  // One byte of the last frame's message CRC flipped; the stream cut inside a frame; no messageStop.
+  auto damaged = frames;
+  damaged.back().second.back() ^= 0x01;
+  EXPECT_EQ(Interpret(BedrockTarget(), probe, EventStreamReply(damaged)).result_class, ResultClass::kBadResponse);
+  auto cut = frames;
+  cut.back().second.resize(cut.back().second.size() / 2);
+  EXPECT_EQ(Interpret(BedrockTarget(), probe, EventStreamReply(cut)).result_class, ResultClass::kBadResponse);
+  const std::vector<std::pair<double, std::string>> unfinished(frames.begin(), frames.begin() + 3);
+  EXPECT_EQ(Interpret(BedrockTarget(), probe, EventStreamReply(unfinished)).result_class, ResultClass::kBadResponse);
+  // SSE where event-stream frames belong.
+  EXPECT_EQ(Interpret(BedrockTarget(), probe, StreamReply({{0.1, "data: {}\n\n"}})).result_class,
+            ResultClass::kBadResponse);
+}
+
+TEST(BedrockReplyTest, TheErrorTypeHeaderDecidesTheClassNotTheStatus) {
+  HttpExchange not_ready = Reply(429, R"({"message":"Model is not ready for inference."})");
+  not_ready.headers.emplace_back("x-amzn-ErrorType", "ModelNotReadyException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+  EXPECT_EQ(Interpret(BedrockTarget(), Probe(ProbeType::kChat, "m"), not_ready).result_class, ResultClass::kOverloaded);
+  HttpExchange throttled = Reply(429, R"({"message":"Too many requests, please wait before trying again."})");
+  throttled.headers.emplace_back("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+  EXPECT_EQ(Interpret(BedrockTarget(), Probe(ProbeType::kChat, "m"), throttled).result_class, ResultClass::kRateLimited);
 }
 
 }  // namespace

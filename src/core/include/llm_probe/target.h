@@ -62,6 +62,16 @@ struct ProbeConfig {
   bool follow_redirects = false;
 };
 
+// The `aws:` block of a SigV4-signed target (bedrock): where the signature is valid and the keys
+// it is made with, each read from an environment variable or a file.
+struct AwsConfig {
+  std::string region;
+  std::string access_key_id;
+  std::string secret_access_key;  // secret: never log, render or copy into a label
+  std::string session_token;      // secret; empty unless the keys are temporary (STS)
+  std::vector<std::string> key_files;  // resolved paths of the *_file keys; watched for rotation
+};
+
 struct TargetConfig {
   std::string name;
   // Null when the config names none: the default provider (protocol's ProviderOf reads it).
@@ -75,6 +85,7 @@ struct TargetConfig {
   std::string proxy_url;
   std::optional<double> max_usd_per_day;
   std::string api_version;  // azure: api-version query; anthropic: anthropic-version header
+  AwsConfig aws;            // bedrock only
   std::vector<ProbeConfig> probes;
 };
 

@@ -14,9 +14,9 @@ namespace internal {
 struct ProviderAdapter;  // the flavour's functions (src/protocol/reply.h)
 }  // namespace internal
 
-// How a streamed reply is cut into events. SSE today; a binary framing (AWS event-stream) is
-// another value read by its own decoder in probe.cpp's ReadStream.
-enum class StreamFraming { kSse };
+// How a streamed reply is cut into events: SSE, or AWS event-stream's binary frames (Bedrock),
+// each read by its own decoder in probe.cpp's ReadStream.
+enum class StreamFraming { kSse, kAwsEventStream };
 
 // A row names what differs from the defaults below (see azure.cpp).
 struct Provider {
@@ -34,6 +34,9 @@ struct Provider {
   // True when `model` is a segment of the request's URL path (Azure's deployment): it may then
   // hold no ' ', '/', '?', '#' or '%'.
   bool model_in_url_path = false;
+  // True when requests are SigV4-signed with the target's `aws:` block (region and keys), which
+  // the loader then requires in place of api_key_env / api_key_file.
+  bool aws_signed = false;
   StreamFraming stream_framing = StreamFraming::kSse;
   const internal::ProviderAdapter* adapter = nullptr;
   // The adapter of chat and stream probes with `api: responses` (OpenAI's Responses API); null
