@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -267,6 +268,51 @@ TEST(KeyFileRotationTest, ARotatedKeyFileIsUsedWithoutASignal) {
   for (const std::string& page : {api, Get(port, "/"), Get(port, "/metrics")}) {
     EXPECT_THAT(page, Not(HasSubstr(old_key)));
     EXPECT_THAT(page, Not(HasSubstr(new_key)));
+  }
+  exporter.Stop();
+}
+
+// The aws: keys of a Bedrock target are re-read the same way: a secret access key file replaced
+// with the right secret turns the mock's signature check from refusing to accepting, with no
+// signal, and neither secret shows on the page, in the API or the metrics.
+TEST(KeyFileRotationTest, ARotatedAwsSecretFileIsUsedWithoutASignal) {
+  mock_upstream::MockUpstream mock;
+  mock.Start();
+  TempDir dir;
+  const std::string wrong_secret = "wrong/secret/access/key/for/the/mock/00000";
+  auto write_secret = [&](const std::string& secret) {
+    dir.Write("aws-secret.next", secret + "\n");
+    std::filesystem::rename(dir.path() + "/aws-secret.next", dir.path() + "/aws-secret");
+  };
+  write_secret(wrong_secret);
+  dir.Write("aws-key-id", std::string(mock_upstream::kAwsAccessKeyId) + "\n");
+  ExporterOptions options;
+  options.config_file = dir.Write("config.yaml",
+      "global: {interval: 1s, timeout: 500ms, jitter: 0%}\ntargets:\n  - name: bedrock\n    provider: bedrock\n"
+      "    base_url: " + mock.RootUrl("aws") +
+      "\n    aws: {region: us-east-1, access_key_id_file: aws-key-id, secret_access_key_file: aws-secret}\n"
+      "    probes: [{name: chat, type: chat, model: amazon.nova-micro-v1, max_tokens: 16}]\n");
+  options.listen = {"127.0.0.1", 0};
+  options.build = {"test", "test"};
+  Exporter exporter(options);
+  exporter.Start();
+  const int port = exporter.port();
+  auto status_is = [&](const std::string& status) {
+    std::istringstream lines(Get(port, "/metrics"));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("llm_probe_status{", 0) == 0 && line.find("target=\"bedrock\"") != std::string::npos &&
+          line.find("status=\"" + status + "\"} 1") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(WaitFor([&] { return status_is("AUTH_ERROR"); }));
+  write_secret(mock_upstream::kAwsSecretAccessKey);
+  ASSERT_TRUE(WaitFor([&] { return status_is("UP"); }));
+  for (const std::string& page : {Get(port, "/api/v1/targets"), Get(port, "/"), Get(port, "/metrics")}) {
+    EXPECT_THAT(page, Not(HasSubstr(wrong_secret)));
+    EXPECT_THAT(page, Not(HasSubstr(mock_upstream::kAwsSecretAccessKey)));
   }
   exporter.Stop();
 }
