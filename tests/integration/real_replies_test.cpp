@@ -33,6 +33,7 @@ using testing::ReadFile;
 using testing::TempDir;
 
 const std::string kCorpusDir = std::string(LLM_PROBE_TESTDATA_DIR) + "/real";
+constexpr const char* kReplayAccessKeyId = "AKIDREPLAY0000000001";
 
 struct ReplayCase {
   std::string provider;
@@ -47,7 +48,10 @@ std::vector<ReplayCase> LoadCorpus() {
     if (entry.path().extension() != ".json") continue;
     std::ifstream file(entry.path());
     const json document = json::parse(file);
-    for (const json& item : document.at("cases")) cases.push_back({document.at("provider"), item});
+    for (const json& item : document.at("cases")) {
+      // An excerpt that is not a whole reply (README: `replay: false`) is read by unit tests only.
+      if (item.value("replay", true)) cases.push_back({document.at("provider"), item});
+    }
   }
   return cases;
 }
@@ -109,7 +113,10 @@ class ReplayServer {
       return;
     }
     const json& replay = found->second;
+    // Bedrock's requests carry a SigV4 signature made with the key as the secret access key.
     const bool key_sent = request.get_header_value("Authorization") == "Bearer " + key_ ||
+                          request.get_header_value("Authorization").starts_with("AWS4-HMAC-SHA256 Credential=" +
+                                                                                std::string(kReplayAccessKeyId) + "/") ||
                           request.get_header_value("x-api-key") == key_ ||
                           request.get_header_value("api-key") == key_ ||
                           request.get_header_value("x-goog-api-key") == key_;
@@ -158,6 +165,14 @@ class ReplayServer {
 
 std::string Quoted(const std::string& text) { return json(text).dump(); }
 
+// How a target of the flavour is given the key: a SigV4-signed one (bedrock) signs with it as
+// its secret access key.
+std::string KeyLines(const std::string& flavour) {
+  if (flavour != "bedrock") return "    api_key_env: LLM_PROBE_REPLAY_KEY\n";
+  return "    aws: {region: us-east-1, access_key_id_env: LLM_PROBE_REPLAY_AWS_KEY_ID, "
+         "secret_access_key_env: LLM_PROBE_REPLAY_KEY}\n";
+}
+
 std::string ConfigFor(const std::vector<ReplayCase>& cases, int port) {
   std::ostringstream yaml;
   // A short interval so every target has a result within a few seconds; the timeout leaves
@@ -168,7 +183,7 @@ std::string ConfigFor(const std::vector<ReplayCase>& cases, int port) {
     yaml << "  - name: " << replay.id() << "\n"
          << "    provider: " << replay.data.at("flavour").get<std::string>() << "\n"
          << "    base_url: " << Quoted("http://127.0.0.1:" + std::to_string(port) + "/" + replay.id()) << "\n"
-         << "    api_key_env: LLM_PROBE_REPLAY_KEY\n"
+         << KeyLines(replay.data.at("flavour"))
          << "    probes: [{name: " << type << ", type: " << type
          << (replay.data.contains("api") ? ", api: " + replay.data.at("api").get<std::string>() : std::string())
          << ", model: " << Quoted(replay.data.at("model")) << "}]\n";
@@ -233,6 +248,7 @@ TEST(RealRepliesTest, EveryReplyGetsItsClassThroughTheRunningExporter) {
   TempDir dir;
   const std::string config = dir.Write("replay.yaml", ConfigFor(cases, upstream.port()));
   setenv("LLM_PROBE_REPLAY_KEY", key.c_str(), 1);
+  setenv("LLM_PROBE_REPLAY_AWS_KEY_ID", kReplayAccessKeyId, 1);
   const int port = testing::ClosedPort();
   const std::string log = dir.path() + "/exporter.log";
   Process exporter({"--config.file", config, "--web.listen-address", "127.0.0.1:" + std::to_string(port)}, log);

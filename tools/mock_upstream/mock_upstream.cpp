@@ -323,7 +323,7 @@ std::string GoogleStatusName(int status) {
   return known != kNames.end() ? known->second : status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
 }
 
-// Google's error envelope (samples: tests/testdata/real_pending/gemini-native.json). error_type
+// Google's error envelope (samples: tests/testdata/real/gemini-native.json). error_type
 // names the status (default from the HTTP status); error_code is, on a 429, the QuotaFailure's
 // quotaId (a "PerDay" one is a daily quota), otherwise an ErrorInfo reason such as
 // API_KEY_INVALID or API_KEY_SERVICE_BLOCKED, sent with the LocalizedMessage Google adds to it.
@@ -367,7 +367,7 @@ std::string BedrockErrorType(const Behaviour& behaviour) {
 json ErrorEnvelope(Api api, const Behaviour& behaviour) {
   if (api == Api::kGemini) return GeminiErrorEnvelope(behaviour);
   // AWS JSON protocol: the type is in x-amzn-ErrorType (set by the caller), the body a message
-  // (real_pending/bedrock.json).
+  // (real/bedrock.json).
   if (api == Api::kBedrock) return {{"message", behaviour.error_message}};
   const std::string type =
       behaviour.error_type.empty() ? DefaultErrorType(api, behaviour.status) : behaviour.error_type;
@@ -515,7 +515,7 @@ json GeminiModels(const Route& route, const Behaviour& behaviour) {
 }
 
 // The generateContent / embedContent bodies; safety_block and prompt_blocked are the two ways
-// Google's filters refuse (real_pending/gemini-native.json: gemini-native-safety-finish and
+// Google's filters refuse (real/gemini-native.json: gemini-native-safety-finish and
 // gemini-native-prompt-blocked).
 json GeminiBody(const Route& route, const Reply& reply, const Behaviour& behaviour) {
   if (route.endpoint == Endpoint::kModels) return GeminiModels(route, behaviour);
@@ -560,7 +560,7 @@ json ResponsesUsage(const Reply& reply) {
           {"total_tokens", reply.prompt_tokens + reply.completion_tokens}};
 }
 
-// A Responses API response object in the API reference's shape (real_pending/openai-responses.json,
+// A Responses API response object in the API reference's shape (real/openai-responses.json,
 // responses-completed). `status` is in_progress, completed, incomplete or failed.
 json ResponsesObject(const Reply& reply, const Behaviour& behaviour, const std::string& status, bool with_output) {
   json output = json::array();
@@ -773,7 +773,7 @@ class GeminiStream : public StreamFormat {
 };
 
 // ConverseStream: application/vnd.amazon.eventstream frames (both CRCs) whose JSON payloads are
-// the events of the first frames botocore logged in boto/boto3#4584 (real_pending/bedrock.json):
+// the events of the first frames botocore logged in boto/boto3#4584 (real/bedrock.json):
 // messageStart, contentBlockDelta..., contentBlockStop, messageStop, metadata; each with the
 // "p" padding Bedrock adds. A scripted error is an exception frame; damaged_crc_after_tokens
 // sends one token frame with a wrong message CRC.
@@ -830,7 +830,7 @@ class BedrockStream : public StreamFormat {
 };
 
 // Responses API streaming events (https://platform.openai.com/docs/api-reference/responses-streaming;
-// samples in real_pending/openai-responses.json), each with its sequence_number. The end is
+// samples in real/openai-responses.json), each with its sequence_number. The end is
 // response.completed, or response.incomplete when the output limit cut it. A scripted error is
 // response.failed, or the bare `error` event when error_type is "error_event".
 class ResponsesStream : public StreamFormat {
@@ -1107,7 +1107,7 @@ std::optional<std::int64_t> ParseAmzDate(const std::string& text) {
 
 // Signs the request again with the mock's secret, over the headers it says it signed, at the time
 // it says, and compares the Authorization headers. nullopt: accepted; else AWS's refusal
-// (real_pending/bedrock.json, bedrock-invalid-signature; the header with the coral service suffix).
+// (real/bedrock.json, bedrock-invalid-signature; the header with the coral service suffix).
 std::optional<Behaviour> CheckSigV4(const httplib::Request& request) {
   const auto refuse = [](std::string type, std::string message) {
     Behaviour refusal = OwnError(403, std::move(type), "", std::move(message));
@@ -1209,7 +1209,7 @@ struct MockUpstream::Impl {
       return Respond(route, unknown_url, no_request, admission, response);
     }
     if (route.api == Api::kGemini && !HasGeminiKey(request)) {
-      // Google's reply to a missing or wrong key (real_pending/gemini-native.json,
+      // Google's reply to a missing or wrong key (real/gemini-native.json,
       // gemini-native-api-key-invalid).
       const Behaviour invalid_key = OwnError(400, "INVALID_ARGUMENT", "API_KEY_INVALID",
                                              "API key not valid. Please pass a valid API key.");

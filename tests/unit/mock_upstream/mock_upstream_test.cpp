@@ -896,7 +896,7 @@ TEST_F(MockUpstreamTest, ResponsesStreamFaults) {
   EXPECT_EQ(json::parse(error.events.back().data)["message"], "Something went wrong");
 }
 
-// Bedrock Converse (samples: tests/testdata/real_pending/bedrock.json), signed by the probe's signer.
+// Bedrock Converse (samples: tests/testdata/real/bedrock.json), signed by the probe's signer.
 const json kConverse = {{"messages", {{{"role", "user"}, {"content", {{{"text", "hi"}}}}}}},
                         {"inferenceConfig", {{"maxTokens", 50}}}};
 

@@ -1,5 +1,5 @@
 // The Bedrock Converse reader, stream messages and error classes on the published replies of
-// tests/testdata/real_pending/bedrock.json, the stream's events encoded as event-stream frames
+// tests/testdata/real/bedrock.json, the stream's events encoded as event-stream frames
 // and decoded again.
 #include "bedrock.h"
 
@@ -12,7 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kCorpus = "real_pending/bedrock.json";
+constexpr const char* kCorpus = "real/bedrock.json";
 
 json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
 json Case(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id); }
