@@ -30,7 +30,8 @@ const fs::path kConfigTestdata = fs::path(LLM_PROBE_TESTDATA_DIR) / "config";
 std::optional<std::string> FixtureEnvironment(const std::string& name) {
   static const std::map<std::string, std::string> variables = {
       {"HOLYSHEEP_API_KEY", "sk-hs-fixture-secret-1"}, {"OPENAI_API_KEY", "sk-fixture-secret-2"},
-      {"TEAM", "sre"}, {"EMPTY_KEY", ""}, {"SPACED_KEY", "sk-hs-spaced fixture-secret-3"}};
+      {"TEAM", "sre"}, {"EMPTY_KEY", ""}, {"SPACED_KEY", "sk-hs-spaced fixture-secret-3"},
+      {"AWS_ACCESS_KEY_ID", "AKIDFIXTURE0001"}, {"AWS_SECRET_ACCESS_KEY", "fixture/secret/access/key/0000000000001"}};
   const auto found = variables.find(name);
   if (found == variables.end()) return std::nullopt;
   return found->second;
