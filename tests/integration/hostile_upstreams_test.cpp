@@ -230,10 +230,15 @@ TEST(HostileUpstreamTest, OneByteChunksDoNotCostMemoryPerByte) {
   EXPECT_EQ(faults::StatusOf(exporter.Metrics(), "chunks"), "UP") << ReadFile(exporter.log);
   // 3 MiB of body: the body itself (a std::string may reserve twice its size) and 8,192 stamps at
   // most. Before the fix, 3.1 million stamps of 16 bytes: 48 MiB and more while the vector grew
-  // (+66 MiB measured). ASan's quarantine keeps the string's outgrown buffers too.
+  // (+66 MiB measured).
   std::printf("MEMORY 1-byte chunks, 3 MiB stream: exporter peak %ld KiB -> %ld KiB (+%ld KiB)\n", before, after,
               after - before);
-  EXPECT_LT(after - before, (faults::kSanitized ? 40 : 24) * 1024);
+  // Under a sanitizer the peak counts what was ever freed, not what is held: ASan's quarantine
+  // keeps every freed block of the 3.1 million 1-byte writes (+85 MiB measured in the asan stage),
+  // so the bound is checked in the uninstrumented build only.
+  if (!faults::kSanitized) {
+    EXPECT_LT(after - before, 24 * 1024);
+  }
 }
 
 // Item 9: x-api-key and a custom secret header followed a 307 to another port of the same host.
