@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include "llm_probe/sse.h"
 #include "test_corpus.h"
 
 namespace llm_probe::internal {
@@ -19,13 +18,7 @@ json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
 json Case(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id); }
 
 ReplyFacts ReadStream(std::string_view body) {
-  SseParser parser;
-  std::vector<SseEvent> events;
-  parser.Feed(body, events);
-  ReplyFacts facts;
-  double seconds = 0;
-  for (const SseEvent& event : events) ReadGeminiStreamEvent(event, seconds += 0.1, facts);
-  return facts;
+  return test_corpus::ReadSseStream<ReplyFacts>(body, ReadGeminiStreamEvent);
 }
 
 std::string WithCrlf(std::string_view text) {

@@ -18,13 +18,7 @@ json Corpus() { return test_corpus::LoadCorpus(kCorpus); }
 std::string Body(const std::string& id) { return test_corpus::CorpusCase(kCorpus, id).value("body", ""); }
 
 ReplyFacts ReadStream(std::string_view body) {
-  SseParser parser;
-  std::vector<SseEvent> events;
-  parser.Feed(body, events);
-  ReplyFacts facts;
-  double seconds = 0;
-  for (const SseEvent& event : events) ReadResponsesStreamEvent(event, seconds += 0.1, facts);
-  return facts;
+  return test_corpus::ReadSseStream<ReplyFacts>(body, ReadResponsesStreamEvent);
 }
 
 // What Judge (probe.cpp) makes of the facts, for the classes these cases expect.

@@ -8,9 +8,12 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "llm_probe/sse.h"
 
 namespace llm_probe::test_corpus {
 
@@ -29,6 +32,18 @@ inline nlohmann::json CorpusCase(const std::string& relative_path, const std::st
   }
   ADD_FAILURE() << "no case " << id << " in " << relative_path;
   return nlohmann::json::object();
+}
+
+// The facts a flavour's SSE event reader gathers from a whole stream body, its events 0.1 s apart.
+template <typename Facts, typename ReadEvent>
+Facts ReadSseStream(std::string_view body, ReadEvent read_event) {
+  SseParser parser;
+  std::vector<SseEvent> events;
+  parser.Feed(body, events);
+  Facts facts;
+  double seconds = 0;
+  for (const SseEvent& event : events) read_event(event, seconds += 0.1, facts);
+  return facts;
 }
 
 inline std::string BigEndian(std::uint32_t value, int bytes) {
