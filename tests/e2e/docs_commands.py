@@ -9,17 +9,25 @@ that the docs no longer contain.
 
 The commands run in their own network namespace, so "localhost:9835" is the exporter this test
 starts from the demo config (deploy/demo/config.yaml) with the mock upstream on 127.0.0.1:9836,
-exactly as scripts/demo.sh starts them, without taking those ports on the machine. The working
+exactly as scripts/demo.sh starts them (with the mock's demo credentials of
+deploy/demo/mock-credentials.env exported), without taking those ports on the machine. The working
 directory holds the source tree and the build (as build/), the demo config as config.yaml and
-my.yaml, a TLS web config as web.yml, and llm_probe_exporter is on PATH. curl fails on an HTTP
+my.yaml, a TLS web config as web.yml, and llm_probe_exporter is on PATH; the commands' environment
+has the demo credentials, as the shell of a user who exported their keys. curl fails on an HTTP
 error (a ~/.curlrc with --fail), as a user would notice one. Placeholders a user fills in
 (<pid>, <exporter>, <target> ...) are filled in with the live exporter's values.
+
+Before the commands, the demo itself is checked as the quick start promises it: every probe of
+the demo config (Gemini-native, SigV4-signed Bedrock and Responses API targets included) comes UP
+against the mock, and the demo credentials appear nowhere the exporter shows (/metrics, the API,
+the status page, /probe's debug output, its log).
 
 Needs root (a network namespace), like scripts/install-deps.sh.
 """
 import argparse
 import fcntl
 import glob
+import json
 import os
 import re
 import shutil
@@ -194,8 +202,8 @@ def documented_commands():
 class Stack:
     """The demo: mock upstream on 127.0.0.1:9836, the exporter on :9835 with the demo config."""
 
-    def __init__(self, build, work):
-        self.build, self.work, self.exporter = build, work, None
+    def __init__(self, build, work, env):
+        self.build, self.work, self.env, self.exporter = build, work, env, None
         self.mock = subprocess.Popen(
             [os.path.join(build, "tools/mock_upstream/mock_upstream"), "--listen", "127.0.0.1:9836",
              "--scenarios", os.path.join(ROOT, "tools/mock_upstream/demo_scenarios.json")],
@@ -205,7 +213,8 @@ class Stack:
         self.exporter = subprocess.Popen(
             [os.path.join(self.build, "src/llm_probe_exporter"), "--config.file",
              os.path.join(ROOT, "deploy/demo/config.yaml")],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "exporter.log"), "a"), cwd=self.work)
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "exporter.log"), "a"), cwd=self.work,
+            env=self.env)
         if not wait_ready():
             raise RuntimeError("the demo exporter did not become ready:\n" + tail(os.path.join(self.work, "exporter.log")))
         # The documented probes and groups need a result or two before they answer usefully.
@@ -224,9 +233,52 @@ class Stack:
         self.mock.wait(10)
 
 
-def fetch(path):
+def demo_credentials():
+    """NAME=value lines of deploy/demo/mock-credentials.env, which scripts/demo.sh exports."""
+    credentials = {}
+    with open(os.path.join(ROOT, "deploy/demo/mock-credentials.env")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, value = line.split("=", 1)
+                credentials[name] = value
+    return credentials
+
+
+def check_demo(work, credentials):
+    """Failures of the quick start's promise: every probe UP, no demo credential shown."""
+    failures = []
+    deadline, document = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        document = json.loads(fetch("/api/v1/targets") or b"{}")
+        never_up = [f"{p['target']}/{p['probe']}" for p in document.get("probes", [])
+                    if not any(entry["status"] == "UP" for entry in p["history"])]
+        if document.get("probes") and not never_up:
+            break
+        time.sleep(0.5)
+    else:
+        failures.append("demo probes never UP within 60 s: " + ", ".join(never_up) + "\n" +
+                        json.dumps([p["last_result"] for p in document.get("probes", [])
+                                    if f"{p['target']}/{p['probe']}" in never_up])[:3000])
+    secrets = [value for name, value in credentials.items() if "ACCESS_KEY_ID" not in name]
+    shown = {"/metrics": fetch("/metrics"), "/api/v1/targets": fetch("/api/v1/targets"), "/": fetch("/")}
+    for target in ("gemini-native", "bedrock"):
+        path = f"/probe?target={target}&probe=chat&debug=true"
+        shown[path] = fetch(path, method="POST")
+        if b'"UP"' not in shown[path]:
+            failures.append(f"POST {path} did not run UP: {shown[path][:2000]!r}")
+    shown["exporter log"] = open(os.path.join(work, "exporter.log"), "rb").read()
+    for where, text in shown.items():
+        for secret in secrets:
+            if secret.encode() in text:
+                failures.append(f"a demo credential ({secret[:4]}...) is shown in {where}")
+    return failures
+
+
+def fetch(path, method="GET"):
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:9835{path}", timeout=2) as reply:
+        request = urllib.request.Request(f"http://127.0.0.1:9835{path}", method=method)
+        with urllib.request.urlopen(request, timeout=10 if method == "POST" else 2) as reply:
             return reply.read()
     except OSError:
         return b""
@@ -280,8 +332,10 @@ def prepare(work, build):
 
 
 def fill_in(command, stack, work):
+    # <target>: a probe no other command runs on demand (the 10 s limit of /probe) and whose
+    # upstream sends no Retry-After (relay-flaky's 429s make /probe refuse while it waits one out).
     values = {"<pid>": str(stack.exporter.pid), "<exporter>": "localhost", "<instance>": "localhost:9835",
-              "<group>": "chat-primary", "<target>": "relay-flaky", "<probe>": "chat", "<file>": "config.yaml",
+              "<group>": "chat-primary", "<target>": "openai-responses", "<probe>": "chat", "<file>": "config.yaml",
               "/etc/llm-probe/": work + "/"}
     for placeholder, value in values.items():
         command = command.replace(placeholder, value)
@@ -343,11 +397,16 @@ def main():
     bring_loopback_up()
     build = os.path.abspath(args.build_dir)
     work = tempfile.mkdtemp(prefix="llm-probe-docs-")
-    env = dict(os.environ, HOME=work, PATH=os.path.join(build, "src") + os.pathsep + os.environ["PATH"])
+    credentials = demo_credentials()
+    env = dict(os.environ, HOME=work, PATH=os.path.join(build, "src") + os.pathsep + os.environ["PATH"],
+               **credentials)
     prepare(work, build)
-    stack = Stack(build, work)
+    stack = Stack(build, work, env)
     try:
         stack.start_exporter()
+        demo_failures = check_demo(work, credentials)
+        print("FAIL: the demo" if demo_failures else "ok: the demo: every probe UP, no demo credential shown")
+        failures += demo_failures
         ran = skipped = 0
         for command, where in documented.items():
             spec = COMMANDS[command]

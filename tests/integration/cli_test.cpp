@@ -33,11 +33,19 @@ TEST(CliTest, VersionAndHelp) {
   EXPECT_THAT(output, HasSubstr("unknown flag --no-such-flag"));
 }
 
+const std::string kDemoConfig = std::string(LLM_PROBE_SOURCE_DIR) + "/deploy/demo/config.yaml";
+// A shell prefix exporting the mock's demo credentials, as scripts/demo.sh does.
+const std::string kWithDemoCredentials =
+    std::string("set -a && . ") + LLM_PROBE_SOURCE_DIR + "/deploy/demo/mock-credentials.env && set +a && ";
+
 TEST(CliTest, ConfigCheckAcceptsTheBundledDemoConfig) {
   std::string output;
-  EXPECT_EQ(RunCommand(kBinary + " --config.check --config.file " + LLM_PROBE_SOURCE_DIR + "/deploy/demo/config.yaml", &output), 0)
+  EXPECT_EQ(RunCommand(kWithDemoCredentials + kBinary + " --config.check --config.file " + kDemoConfig, &output), 0)
       << output;
   EXPECT_THAT(output, HasSubstr("OK"));
+  // Without them, the first key the demo reads from the environment is named.
+  EXPECT_EQ(RunCommand("env -u MOCK_GEMINI_API_KEY " + kBinary + " --config.check --config.file " + kDemoConfig, &output), 1);
+  EXPECT_THAT(output, HasSubstr("MOCK_GEMINI_API_KEY"));
 }
 
 TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
@@ -235,8 +243,8 @@ TEST(CliTest, BadShardFlagsAreClearErrors) {
   EXPECT_THAT(output, HasSubstr("--shard.count must be a whole number"));
   EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=pod-2", &output), 2);
   EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=2 --shard.index=pod", &output), 2);
-  EXPECT_EQ(RunCommand(kBinary + " --config.check --shard.count=2 --shard.index=web-1 --config.file " +
-                           LLM_PROBE_SOURCE_DIR + "/deploy/demo/config.yaml", &output), 0) << output;
+  EXPECT_EQ(RunCommand(kWithDemoCredentials + kBinary + " --config.check --shard.count=2 --shard.index=web-1 --config.file " +
+                           kDemoConfig, &output), 0) << output;
   EXPECT_THAT(output, HasSubstr("shard 1 of 2"));
 }
 
