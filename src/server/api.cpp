@@ -38,12 +38,23 @@ json ResultJson(const ProbeResult& result, const Redactor& redactor) {
   return out;
 }
 
+// The API a chat or stream probe calls where its provider has two (openai: chat_completions or
+// responses); null where the provider has one chat API (its name says which) or the probe type
+// has none.
+json ApiOf(const ProbeSnapshot& snapshot) {
+  const ProbeType type = snapshot.probe->type;
+  if (type != ProbeType::kChat && type != ProbeType::kStream) return nullptr;
+  if (!ProviderOf(*snapshot.target).Supports(ProbeApi::kResponses)) return nullptr;
+  return NameOf(kProbeApiNames, snapshot.probe->api);
+}
+
 json ProbeJson(const ProbeSnapshot& snapshot, const Redactor& redactor) {
   const HealthTracker& health = snapshot.health;
   json out = {{"target", snapshot.target->name},
               {"probe", snapshot.probe->name},
               {"type", ProbeTypeName(snapshot.probe->type)},
               {"provider", ProviderOf(*snapshot.target).name},
+              {"api", ApiOf(snapshot)},
               {"model", snapshot.probe->model},
               {"interval_seconds", std::chrono::duration<double>(snapshot.probe->interval).count()},
               {"timeout_seconds", std::chrono::duration<double>(snapshot.probe->timeout).count()},

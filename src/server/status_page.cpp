@@ -218,8 +218,10 @@ std::string ProbesTable(double now, const std::vector<const json*>& probes) {
                      "<th>Availability</th><th>p50</th><th>Last error</th><th>History</th></tr></thead><tbody>";
   for (const json* probe_pointer : probes) {
     const json& probe = *probe_pointer;
+    // "chat · openai/responses · gpt-4o": what the probe asks, of which API, for which model.
     std::string name = "<b>" + Text(probe["target"]) + "</b> / " + Text(probe["probe"]) + "<div class=sub>" +
-                       Text(probe["type"]);
+                       Text(probe["type"]) + " · " + Text(probe["provider"]);
+    if (probe["api"].is_string()) name += "/" + Text(probe["api"]);
     if (!probe.value("model", "").empty()) name += " · " + Text(probe["model"]);
     name += "</div>";
     html += "<tr>" + Cell("Probe", name, true) + Cell("State", StateCell(probe)) +

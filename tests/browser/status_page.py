@@ -2,9 +2,11 @@
 """The status page in a real browser (Debian's headless Chromium).
 
 Starts the mock upstream and the exporter on a config of healthy, slow, rate-limited, failing,
-Anthropic and streaming targets, lets the probes run, then has Chromium load the page:
-  * the DOM Chromium built (--dump-dom) must show every probe of the config, its state, and the
-    failing probe's error, and hold no script;
+Anthropic, streaming, Responses API, Gemini-native and SigV4-signed Bedrock targets, lets the
+probes run, then has Chromium load the page:
+  * the DOM Chromium built (--dump-dom) must show every probe of the config with its type,
+    provider (and API, where its provider has two) and model, its state, and the failing probe's
+    error, and hold no script;
   * a desktop (1280x900) and a phone (390x844) screenshot must be written and be PNG files.
 
 ctest runs it as `status_page_browser`. The screenshot in docs/ is made with it too:
@@ -36,7 +38,15 @@ SCENARIOS = {
     "streaming": {"stream": {"first_token_delay_ms": 250, "token_count": 12, "token_interval_ms": 10}},
 }
 
-# (target, scenario, provider, probes)
+# The mock's well-known keys for its Gemini and Bedrock, as the demo exports them.
+with open(os.path.join(ROOT, "deploy/demo/mock-credentials.env")) as _file:
+    MOCK_CREDENTIALS = dict(line.strip().split("=", 1) for line in _file if line.strip() and not line.startswith("#"))
+
+# (target, scenario, provider, probes); the base URL is /s/<scenario>/v1 unless the provider's differs.
+BASE_PATHS = {"gemini": "/v1beta", "bedrock": ""}
+TARGET_KEYS = {"gemini": "api_key_env: MOCK_GEMINI_API_KEY",
+               "bedrock": "aws: {region: us-east-1, access_key_id_env: MOCK_AWS_ACCESS_KEY_ID, "
+                          "secret_access_key_env: MOCK_AWS_SECRET_ACCESS_KEY}"}
 TARGETS = [
     ("relay-main", "healthy", "openai", "[{name: models, type: models, expect_models: [gpt-4o]}, "
                                         "{name: chat, type: chat, model: gpt-4o}, "
@@ -46,6 +56,10 @@ TARGETS = [
     ("relay-eu", "revoked", "openai", "[{name: chat, type: chat, model: gpt-4o}]"),
     ("anthropic-direct", "anthropic", "anthropic", "[{name: chat, type: chat, model: claude-sonnet-4-5}]"),
     ("relay-stream", "streaming", "openai", "[{name: stream, type: stream, model: gpt-4o}]"),
+    ("openai-responses", "healthy", "openai", "[{name: resp, type: chat, api: responses, model: gpt-4o, max_tokens: 16}]"),
+    ("gemini-native", "healthy", "gemini", "[{name: chat, type: chat, model: gemini-2.5-flash, max_tokens: 16}]"),
+    ("bedrock", "healthy", "bedrock",
+     "[{name: chat, type: chat, model: \"anthropic.claude-3-5-haiku-20241022-v1:0\", max_tokens: 16}]"),
 ]
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -63,7 +77,10 @@ def config_yaml(mock_port):
              "targets:"]
     for name, scenario, provider, probes in TARGETS:
         lines += [f"  - name: {name}", f"    provider: {provider}",
-                  f"    base_url: http://127.0.0.1:{mock_port}/s/{scenario}/v1", f"    probes: {probes}"]
+                  f"    base_url: http://127.0.0.1:{mock_port}/s/{scenario}{BASE_PATHS.get(provider, '/v1')}",
+                  f"    probes: {probes}"]
+        if provider in TARGET_KEYS:
+            lines.append(f"    {TARGET_KEYS[provider]}")
     lines += ["pricing:", "  gpt-4o: {input: 2.50, output: 10.00}", "  gpt-4o-mini: {input: 0.15, output: 0.60}",
               "  claude-sonnet-4-5: {input: 3.00, output: 15.00}", "  text-embedding-3-small: {input: 0.02, output: 0}"]
     return "\n".join(lines) + "\n"
@@ -83,8 +100,8 @@ def wait_for_line(path, pattern, process, limit=20):
         fail(f"no line matching {pattern!r} in {path}:\n{log.read()}")
 
 
-def start(command, log_path):
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log_path, "w"))
+def start(command, log_path, env=None):
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), env=env)
 
 
 def targets_document(port):
@@ -118,6 +135,21 @@ def check_dom(dom, document):
         row = f"<b>{probe['target']}</b> / {probe['probe']}"
         if row not in dom:
             fail(f"probe {probe['target']}/{probe['probe']} not on the page")
+        # "chat · openai/responses · gpt-4o": the API only where the provider has two.
+        api = f"/{probe['api']}" if probe["api"] else ""
+        named = f"{row}<div class=\"sub\">{probe['type']} · {probe['provider']}{api}"
+        if probe["model"]:
+            named += f" · {probe['model']}"
+        if named + "</div>" not in dom:
+            fail(f"probe {probe['target']}/{probe['probe']} is not named {named!r} on the page")
+    apis = {(p["target"], p["provider"], p["api"]) for p in document["probes"]}
+    for expected in (("openai-responses", "openai", "responses"), ("relay-main", "openai", "chat_completions"),
+                     ("gemini-native", "gemini", None), ("bedrock", "bedrock", None)):
+        if expected not in apis:
+            fail(f"the API document does not say {expected}: {sorted(apis, key=str)}")
+    for name in ("openai-responses", "gemini-native", "bedrock"):
+        if not any(p["target"] == name and p["last_result"]["status"] == "UP" for p in document["probes"]):
+            fail(f"{name} is not UP: {[p['last_result'] for p in document['probes'] if p['target'] == name]}")
     if "unhealthy" not in dom or "AUTH_ERROR" not in dom or "Incorrect API key provided" not in dom:
         fail("the failing probe's state, class and error are not on the page")
     if "Recent failures" not in dom:
@@ -153,7 +185,7 @@ def main():
             file.write(config_yaml(mock_port))
         exporter_log = os.path.join(work, "exporter.log")
         processes.append(start([args.exporter, "--config.file", config, "--web.listen-address", "127.0.0.1:0"],
-                               exporter_log))
+                               exporter_log, dict(os.environ, **MOCK_CREDENTIALS)))
         port = wait_for_line(exporter_log, r"address=127\.0\.0\.1:(\d+)", processes[-1]).group(1)
 
         deadline = time.monotonic() + 30

@@ -146,5 +146,64 @@ TEST_F(StatusPageTest, IsOneSelfContainedPageReadableOnAPhone) {
   EXPECT_THAT(page, HasSubstr("<a href=\"api/v1/targets\">JSON API</a>"));
 }
 
+// Which provider and, where it has two, which API each probe calls: on the page under the probe's
+// name and as "provider" and "api" in the JSON API the page renders.
+TEST(StatusPageApiTest, NamesEachProbesProviderAndApi) {
+  testing::TempDir dir;
+  const std::string base = "http://127.0.0.1:" + std::to_string(testing::ClosedPort());
+  ExporterOptions options;
+  options.config_file = dir.Write("config.yaml",
+                                  "targets:\n"
+                                  "  - name: relay\n    base_url: " + base + "/v1\n    probes:\n"
+                                  "      - {name: chat, type: chat, model: gpt-4o}\n"
+                                  "      - {name: resp, type: stream, api: responses, model: gpt-4o-mini, max_tokens: 16}\n"
+                                  "      - {name: embed, type: embeddings, model: text-embedding-3-small}\n"
+                                  "  - name: claude\n    provider: anthropic\n    base_url: " + base + "/v1\n"
+                                  "    api_key_env: KEY\n    probes: [{name: chat, type: chat, model: claude-sonnet-4-5}]\n"
+                                  "  - name: gemini\n    provider: gemini\n    base_url: " + base + "/v1beta\n"
+                                  "    api_key_env: KEY\n    probes: [{name: chat, type: chat, model: gemini-2.5-flash}]\n"
+                                  "  - name: bedrock\n    provider: bedrock\n    base_url: " + base + "\n"
+                                  "    aws: {region: us-east-1, access_key_id_env: KEY, secret_access_key_env: KEY}\n"
+                                  "    probes: [{name: stream, type: stream, model: \"anthropic.claude-3-5-haiku-20241022-v1:0\"}]\n");
+  options.listen = {"127.0.0.1", 0};
+  options.build = {"test", "test"};
+  options.env = [](const std::string&) { return std::optional<std::string>(kApiKey); };
+  Exporter exporter(options);
+  exporter.Start();
+  nlohmann::json probes;
+  ASSERT_TRUE(WaitFor([&] {
+    probes = nlohmann::json::parse(Get(exporter.port(), "/api/v1/targets"))["probes"];
+    return probes.size() == 6;
+  }));
+  const std::string page = Get(exporter.port(), "/");
+  exporter.Stop();
+
+  struct Expected {
+    const char* target;
+    const char* probe;
+    const char* provider;
+    nlohmann::json api;
+    const char* sub_line;
+  };
+  const Expected expected[] = {
+      {"relay", "chat", "openai", "chat_completions", "chat · openai/chat_completions · gpt-4o"},
+      {"relay", "resp", "openai", "responses", "stream · openai/responses · gpt-4o-mini"},
+      {"relay", "embed", "openai", nullptr, "embeddings · openai · text-embedding-3-small"},
+      {"claude", "chat", "anthropic", nullptr, "chat · anthropic · claude-sonnet-4-5"},
+      {"gemini", "chat", "gemini", nullptr, "chat · gemini · gemini-2.5-flash"},
+      {"bedrock", "stream", "bedrock", nullptr, "stream · bedrock · anthropic.claude-3-5-haiku-20241022-v1:0"},
+  };
+  for (const Expected& want : expected) {
+    const auto probe = std::find_if(probes.begin(), probes.end(), [&](const nlohmann::json& p) {
+      return p["target"] == want.target && p["probe"] == want.probe;
+    });
+    ASSERT_NE(probe, probes.end()) << want.target << "/" << want.probe;
+    EXPECT_EQ((*probe)["provider"], want.provider) << want.target << "/" << want.probe;
+    EXPECT_EQ((*probe)["api"], want.api) << want.target << "/" << want.probe;
+    EXPECT_THAT(page, HasSubstr("<b>" + std::string(want.target) + "</b> / " + want.probe + "<div class=sub>" +
+                                want.sub_line + "</div>"));
+  }
+}
+
 }  // namespace
 }  // namespace llm_probe
