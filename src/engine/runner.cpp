@@ -205,27 +205,63 @@ struct ProbeRunner::Impl {
     run.promise->set_value(std::nullopt);
   }
 
+  // One run's exchanges so far: one, or the pages of a paged model list.
+  struct Run {
+    std::shared_ptr<LiveProbe> probe;
+    std::shared_ptr<std::promise<std::optional<OnDemandResult>>> promise;  // on-demand runs only
+    std::shared_ptr<const Redactor> redactor;  // of the config the run started under
+    SteadyTime started;
+    std::vector<HttpExchange> exchanges;
+    std::optional<HttpRequest> sent;  // an on-demand run's last request, for its debug output
+  };
+
   void Launch(const std::shared_ptr<LiveProbe>& probe,
               std::shared_ptr<std::promise<std::optional<OnDemandResult>>> promise) {
     if (!promise) probe->in_flight = true;
+    auto run = std::make_shared<Run>(Run{probe, std::move(promise), probe->redactor, Clock::now(), {}, {}});
+    Send(run, probe->request);
+  }
+
+  void Send(const std::shared_ptr<Run>& run, const HttpRequest& built) {
     // A provider that signs or refreshes its request per run completes a copy for this run.
     const std::optional<HttpRequest> per_run =
-        CompleteRequestForRun(*probe->state.data().target, probe->request, options.now_unix());
-    const HttpRequest& request = per_run ? *per_run : probe->request;
-    // Only an on-demand run hands the request back (debug output); a scheduled one copies it once.
-    std::optional<HttpRequest> sent;
-    if (promise) sent = request;
-    auto on_done = [this, probe, promise, sent = std::move(sent),
-                    redactor = probe->redactor](HttpExchange exchange) mutable {
-      const double now_unix = options.now_unix();
-      const ProbeSnapshot& data = probe->state.data();
-      ProbeResult result = InterpretExchange(*data.target, *data.probe, exchange, now_unix, *redactor);
-      if (!promise) probe->in_flight = false;
-      Record(*probe, result, {now_unix, Clock::now()});
-      Publish(*probe);
-      if (promise) promise->set_value(OnDemandResult{std::move(result), std::move(*sent), std::move(exchange), std::nullopt});
-    };
-    client.Start(request, std::move(on_done));
+        CompleteRequestForRun(*run->probe->state.data().target, built, options.now_unix());
+    const HttpRequest& request = per_run ? *per_run : built;
+    // Only an on-demand run keeps the request (debug output); a scheduled one copies it once.
+    if (run->promise) run->sent = request;
+    client.Start(request, [this, run](HttpExchange exchange) {
+      run->exchanges.push_back(std::move(exchange));
+      if (!SendNextPage(run)) Finish(*run);
+    });
+  }
+
+  // A paged model list goes on with its next page while the probe's timeout has time left.
+  bool SendNextPage(const std::shared_ptr<Run>& run) {
+    const LiveProbe& probe = *run->probe;
+    const ProbeSnapshot& data = probe.state.data();
+    std::optional<HttpRequest> next =
+        NextPageRequest(*data.target, *data.probe, probe.request, run->exchanges.back(), run->exchanges.size());
+    if (!next) return false;
+    // The whole walk stays within the timeout: a page started with no time left times out at
+    // once and its TIMEOUT is the run's class.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(data.probe->timeout - (Clock::now() - run->started));
+    next->timeout = std::max(left, std::chrono::milliseconds(1));
+    Send(run, *next);
+    return true;
+  }
+
+  void Finish(Run& run) {
+    LiveProbe& probe = *run.probe;
+    const double now_unix = options.now_unix();
+    const ProbeSnapshot& data = probe.state.data();
+    ProbeResult result = InterpretExchanges(*data.target, *data.probe, run.exchanges, now_unix, *run.redactor);
+    if (!run.promise) probe.in_flight = false;
+    Record(probe, result, {now_unix, Clock::now()});
+    Publish(probe);
+    if (run.promise) {
+      run.promise->set_value(
+          OnDemandResult{std::move(result), std::move(*run.sent), std::move(run.exchanges.back()), std::nullopt});
+    }
   }
 
   void Record(LiveProbe& probe, const ProbeResult& result, const RecordTime& now) {

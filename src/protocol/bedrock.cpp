@@ -44,7 +44,20 @@ constexpr std::array<ErrorTypeClass, 15> kErrorTypes = {{
     {"InternalServerException", ResultClass::kServerError},
 }};
 
+// Wording inside a type that calls for another action than the type's usual one.
+struct TypeWordingClass {
+  std::string_view type;
+  std::string_view wording;
+  ResultClass result_class;
+};
+
 constexpr std::string_view kInvalidModelWording = "model identifier is invalid";
+constexpr std::array<TypeWordingClass, 2> kTypeWordingClasses = {{
+    {"ValidationException", kInvalidModelWording, ResultClass::kModelNotFound},
+    // "Too many tokens per day": a daily quota, which no retry within the day clears (as a
+    // Gemini QuotaFailure naming a per-day limit); "Too many tokens" alone stays RATE_LIMITED.
+    {"ThrottlingException", "per day", ResultClass::kQuotaExceeded},
+}};
 
 void ReadUsage(const json& object, ReplyFacts& facts) {
   const auto usage = object.find("usage");
@@ -119,7 +132,7 @@ void ReadBedrockStreamMessage(const EventStreamMessage& message, double seconds,
   const std::string_view message_type = message.StringHeader(":message-type").value_or("");
   if (message_type == "exception" || message_type == "error") {
     const auto type = message.StringHeader(message_type == "exception" ? ":exception-type" : ":error-code");
-    facts.malformed = "exception frame in the stream: " + std::string(type.value_or("unnamed"));
+    facts.malformed = NamingUpstreamError("exception frame in the stream", type.value_or("unnamed"));
     return;
   }
   const std::string_view event_type = message.StringHeader(":event-type").value_or("");
@@ -149,13 +162,18 @@ Classification ClassifyBedrockError(int status, const HeaderList& headers, std::
   const auto parsed = ParseJson(body);
   const json* json_body = parsed ? &*parsed : nullptr;
   const std::string type = ErrorType(headers, json_body);
-  const bool invalid_model = ContainsIgnoringCase(ErrorMessage(json_body), kInvalidModelWording);
+  const std::string message = ErrorMessage(json_body);
   const auto known = std::find_if(kErrorTypes.begin(), kErrorTypes.end(),
                                   [&](const ErrorTypeClass& row) { return row.type == type; });
-  if (known != kErrorTypes.end()) {
-    const bool model_invalid = known->result_class == ResultClass::kBadRequest && invalid_model;
-    classification.result_class = model_invalid ? ResultClass::kModelNotFound : known->result_class;
-  } else if (type.empty() && status == 400 && invalid_model) {
+  const auto refined = std::find_if(kTypeWordingClasses.begin(), kTypeWordingClasses.end(),
+                                    [&](const TypeWordingClass& row) {
+                                      return row.type == type && ContainsIgnoringCase(message, row.wording);
+                                    });
+  if (refined != kTypeWordingClasses.end()) {
+    classification.result_class = refined->result_class;
+  } else if (known != kErrorTypes.end()) {
+    classification.result_class = known->result_class;
+  } else if (type.empty() && status == 400 && ContainsIgnoringCase(message, kInvalidModelWording)) {
     classification.result_class = ResultClass::kModelNotFound;
   }
   if (!type.empty()) classification.detail += " (" + SanitizeUpstreamText(type, 64) + ")";

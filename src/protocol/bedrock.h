@@ -25,7 +25,8 @@ void ReadBedrockStreamMessage(const EventStreamMessage& message, double seconds,
 // Class of a non-2xx Bedrock reply from its error type, not its status (ModelNotReadyException
 // comes as a 429): x-amzn-ErrorType with its ":http://internal.amazon.com/coral/..." suffix cut,
 // or the body's __type; a ValidationException (or an untyped 400) saying the model identifier is
-// invalid is MODEL_NOT_FOUND; without a type, the status as ClassifyHttpError reads it.
+// invalid is MODEL_NOT_FOUND, a ThrottlingException naming a per-day quota ("Too many tokens per
+// day") QUOTA_EXCEEDED; without a type, the status as ClassifyHttpError reads it.
 Classification ClassifyBedrockError(int status, const HeaderList& headers, std::string_view body);
 
 }  // namespace llm_probe::internal

@@ -75,13 +75,16 @@ struct WordingRule {
   ResultClass result_class;
 };
 
-constexpr std::array<WordingRule, 18> kWordingRules = {{
+constexpr std::array<WordingRule, 19> kWordingRules = {{
     {{"location is not supported", ""}, ResultClass::kForbidden},  // Gemini
     {{"region, or territory not supported", ""}, ResultClass::kForbidden},
     {{"not available in your region", ""}, ResultClass::kForbidden},
     {{"incorrect api key", ""}, ResultClass::kAuthError},  // xAI answers a bad key with 400
     {{"credit balance is too low", ""}, ResultClass::kQuotaExceeded},  // Anthropic, on a 400
     {{"insufficient balance", ""}, ResultClass::kQuotaExceeded},       // DeepSeek
+    // Gemini's 429 RESOURCE_EXHAUSTED when the project's prepaid credit is spent; its per-minute
+    // 429s say "check your plan and billing details", which is no such rule.
+    {{"prepayment credits", "depleted"}, ResultClass::kQuotaExceeded},
     {{"insufficient credits", ""}, ResultClass::kQuotaExceeded},       // OpenRouter and relays
     {{"more credits", ""}, ResultClass::kQuotaExceeded},
     {{"budget has been exceeded", ""}, ResultClass::kQuotaExceeded},  // LiteLLM

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "json_parse.h"
+#include "llm_probe/sigv4.h"
 #include "llm_probe/text.h"
 
 namespace llm_probe::internal {
@@ -34,25 +35,33 @@ constexpr std::array<NamedClass, 4> kReasonClasses = {{
     {"SERVICE_DISABLED", ResultClass::kForbidden},
 }};
 
-// google.rpc.Code names, as Google's APIs put them in error.status.
-constexpr std::array<NamedClass, 9> kStatusClasses = {{
+// google.rpc.Code names, as Google's APIs put them in error.status. Two of them also carry a
+// case that needs another action, told apart by the wording ClassifyHttpError knows: a
+// FAILED_PRECONDITION from a region Google does not serve ("User location is not supported")
+// and a RESOURCE_EXHAUSTED that is the project's spent prepaid credit ("Your prepayment credits
+// are depleted") rather than a per-minute limit.
+struct StatusClass {
+  std::string_view name;
+  ResultClass result_class;
+  std::optional<ResultClass> wording_may_make = std::nullopt;
+};
+
+constexpr std::array<StatusClass, 9> kStatusClasses = {{
     {"INVALID_ARGUMENT", ResultClass::kBadRequest},
-    {"FAILED_PRECONDITION", ResultClass::kBadRequest},  // FORBIDDEN when it names the location
+    {"FAILED_PRECONDITION", ResultClass::kBadRequest, ResultClass::kForbidden},
     {"UNAUTHENTICATED", ResultClass::kAuthError},
     {"PERMISSION_DENIED", ResultClass::kForbidden},
     {"NOT_FOUND", ResultClass::kModelNotFound},
-    {"RESOURCE_EXHAUSTED", ResultClass::kRateLimited},
+    {"RESOURCE_EXHAUSTED", ResultClass::kRateLimited, ResultClass::kQuotaExceeded},
     {"UNAVAILABLE", ResultClass::kOverloaded},
     {"DEADLINE_EXCEEDED", ResultClass::kTimeout},
     {"INTERNAL", ResultClass::kServerError},
 }};
 
-template <std::size_t N>
-std::optional<ResultClass> ClassNamed(const std::array<NamedClass, N>& table, std::string_view name) {
-  const auto found = std::find_if(table.begin(), table.end(),
-                                  [&](const NamedClass& row) { return row.name == name; });
-  if (found == table.end()) return std::nullopt;
-  return found->result_class;
+template <typename Row, std::size_t N>
+const Row* RowNamed(const std::array<Row, N>& table, std::string_view name) {
+  const auto found = std::find_if(table.begin(), table.end(), [&](const Row& row) { return row.name == name; });
+  return found == table.end() ? nullptr : &*found;
 }
 
 const json* FirstCandidate(const json& reply) {
@@ -151,7 +160,7 @@ std::optional<ResultClass> ClassFromDetails(const json& error) {
       return ResultClass::kQuotaExceeded;
     }
     if (type.ends_with("google.rpc.ErrorInfo")) {
-      if (auto found = ClassNamed(kReasonClasses, StringAt(detail, "reason"))) return found;
+      if (const NamedClass* found = RowNamed(kReasonClasses, StringAt(detail, "reason"))) return found->result_class;
     }
   }
   return std::nullopt;
@@ -166,8 +175,8 @@ ReplyFacts ReadGeminiReply(std::string_view body) {
     facts.malformed = "reply is not a JSON object";
     return facts;
   }
-  if (ErrorObject(*reply) != nullptr) {
-    facts.malformed = "error object in a 2xx reply";
+  if (const json* error = ErrorObject(*reply)) {
+    facts.malformed = NamingUpstreamError("error object in a 2xx reply", StringAt(*error, "status"));
     return facts;
   }
   if (!ReadResponse(*reply, facts, facts.content)) facts.malformed = "no candidates in the reply";
@@ -181,8 +190,8 @@ void ReadGeminiStreamEvent(const SseEvent& event, double seconds, ReplyFacts& fa
     facts.malformed = "stream event is not a JSON object";
     return;
   }
-  if (ErrorObject(*data) != nullptr) {
-    facts.malformed = "error event in the stream";
+  if (const json* error = ErrorObject(*data)) {
+    facts.malformed = NamingUpstreamError("error event in the stream", StringAt(*error, "status"));
     return;
   }
   std::string text;
@@ -207,21 +216,17 @@ Classification ClassifyGeminiError(int status, std::string_view body) {
     classification.result_class = *decided;
     return classification;
   }
-  const std::string name = StringAt(*error, "status");
-  if (auto decided = ClassNamed(kStatusClasses, name)) {
-    // FAILED_PRECONDITION is also what Google answers from a region it does not serve; the
-    // wording ClassifyHttpError knows tells that apart from a precondition of the request.
-    const bool refused_region =
-        name == "FAILED_PRECONDITION" && classification.result_class == ResultClass::kForbidden;
-    classification.result_class = refused_region ? ResultClass::kForbidden : *decided;
+  if (const StatusClass* status_class = RowNamed(kStatusClasses, StringAt(*error, "status"))) {
+    const bool wording_decided = classification.result_class == status_class->wording_may_make;
+    if (!wording_decided) classification.result_class = status_class->result_class;
   }
   return classification;
 }
 
 namespace {
 
-// models.list's largest page (Google's reference: pageSize "at most 1000"); the default of 50
-// would leave most of today's list on later pages.
+// models.list's largest page (Google's reference: pageSize "at most 1000"), so today's list
+// is one page; a page that ends with nextPageToken is followed (NextPageRequest).
 constexpr std::string_view kModelsPage = "/models?pageSize=1000";
 
 HttpRequest BuildGeminiRequest(const TargetConfig& target, const ProbeConfig& probe) {
@@ -253,35 +258,30 @@ HttpRequest BuildGeminiRequest(const TargetConfig& target, const ProbeConfig& pr
   return request;
 }
 
-// {"models": [{"name": "models/<id>", ...}], "nextPageToken": ...}. Only the first page is
-// read (the probe is one exchange); with pageSize=1000 that is the whole list today.
-void ReadGeminiModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result) {
+// {"models": [{"name": "models/<id>", ...}], "nextPageToken": ...}: one page of the list.
+bool ReadGeminiModelList(std::string_view body, ModelList& list) {
   const auto reply = ParseJson(body);
-  const json empty = json::array();
-  const json* models = nullptr;
-  if (reply && reply->is_object()) {
-    // A list with no models at all comes without the key.
-    const auto found = reply->find("models");
-    models = found == reply->end() ? &empty : &*found;
+  if (!reply || !reply->is_object()) return false;
+  // A list with no models at all comes without the key.
+  const auto models = reply->find("models");
+  if (models != reply->end() && !models->is_array()) return false;
+  if (models != reply->end()) {
+    for (const json& model : *models) {
+      if (!model.is_object()) continue;
+      std::string name = StringAt(model, "name");
+      constexpr std::string_view kPrefix = "models/";
+      if (name.starts_with(kPrefix)) name.erase(0, kPrefix.size());
+      list.ids.insert(std::move(name));
+    }
+    list.count += static_cast<int>(models->size());
   }
-  if (models == nullptr || !models->is_array()) {
-    result.result_class = ResultClass::kBadResponse;
-    result.detail = "reply is not a model list";
-    return;
-  }
-  std::set<std::string> listed;
-  for (const json& model : *models) {
-    if (!model.is_object()) continue;
-    std::string name = StringAt(model, "name");
-    constexpr std::string_view kPrefix = "models/";
-    if (name.starts_with(kPrefix)) name.erase(0, kPrefix.size());
-    listed.insert(std::move(name));
-  }
-  const int count = static_cast<int>(models->size());
-  JudgeListedModels(probe, listed, count, result);
-  if (result.result_class == ResultClass::kModelNotFound && !StringAt(*reply, "nextPageToken").empty()) {
-    result.detail += " (on the first page of the list)";
-  }
+  list.next_page_token = StringAt(*reply, "nextPageToken");
+  return true;
+}
+
+// The first page's URL with the token of the page asked for (opaque base64: percent-encoded).
+void AskForGeminiModelPage(std::string_view page_token, HttpRequest& request) {
+  request.url += "&pageToken=" + AwsUriEncode(page_token);
 }
 
 // {"embedding": {"values": [...]}}
@@ -317,6 +317,7 @@ constexpr std::string_view kInapplicableProbeKeys[] = {"token_param", "reasoning
 constexpr ProviderAdapter kAdapter = {
     .build_request = BuildGeminiRequest,
     .read_model_list = ReadGeminiModelList,
+    .ask_for_page = AskForGeminiModelPage,
     .read_reply = ReadGeminiReplyOf,
     .read_sse_event = ReadGeminiStreamEvent,
     .read_error = ReadGeminiError,

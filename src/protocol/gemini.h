@@ -25,7 +25,9 @@ void ReadGeminiStreamEvent(const SseEvent& event, double seconds, ReplyFacts& fa
 
 // Class of a non-2xx Gemini reply: the google.rpc details first (an ErrorInfo reason; a
 // QuotaFailure whose quotaId names a per-day limit is QUOTA_EXCEEDED, a per-minute one is not),
-// then the canonical status name, then the HTTP status as ClassifyHttpError reads it.
+// then the canonical status name (RESOURCE_EXHAUSTED saying the prepayment credits are
+// depleted is QUOTA_EXCEEDED, FAILED_PRECONDITION naming the location FORBIDDEN), then the HTTP
+// status as ClassifyHttpError reads it.
 Classification ClassifyGeminiError(int status, std::string_view body);
 
 }  // namespace llm_probe::internal

@@ -53,7 +53,7 @@ bool ReadStatus(const json& response, ReplyFacts& facts) {
   if (status == "failed" || HasError(response)) {
     const auto error = response.find("error");
     const std::string code = error != response.end() && error->is_object() ? StringAt(*error, "code") : "";
-    facts.malformed = code.empty() ? "response failed" : "response failed: " + code;
+    facts.malformed = NamingUpstreamError("response failed", code);
     return false;
   }
   if (status == "incomplete") {
@@ -66,6 +66,17 @@ bool ReadStatus(const json& response, ReplyFacts& facts) {
     facts.finish_reason = status;
   }
   return true;
+}
+
+// The API reference's `error` event has its code at the top; the API also sends it nested, as
+// {"type": "error", "error": {"type", "code", "message"}} (openai-responses.json:
+// responses-stream-insufficient-quota).
+std::string ErrorEventCode(const json& event) {
+  std::string code = StringAt(event, "code");
+  const auto error = event.find("error");
+  if (!code.empty() || error == event.end() || !error->is_object()) return code;
+  code = StringAt(*error, "code");
+  return code.empty() ? StringAt(*error, "type") : code;
 }
 
 const json* ResponseIn(const json& event) {
@@ -116,8 +127,7 @@ void ReadResponsesStreamEvent(const SseEvent& event, double seconds, ReplyFacts&
     const json* response = ResponseIn(*data);
     if (response == nullptr || ReadStatus(*response, facts)) facts.malformed = "response failed";
   } else if (type == "error") {
-    const std::string code = StringAt(*data, "code");
-    facts.malformed = code.empty() ? "error event in the stream" : "error event in the stream: " + code;
+    facts.malformed = NamingUpstreamError("error event in the stream", ErrorEventCode(*data));
   } else if (type == "response.created") {
     if (const json* response = ResponseIn(*data)) {
       std::string model = StringAt(*response, "model");

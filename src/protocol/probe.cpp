@@ -24,36 +24,19 @@ std::optional<double> NumberAt(const nlohmann::json& object, const char* key) {
   return found->get<double>();
 }
 
-void JudgeListedModels(const ProbeConfig& probe, const std::set<std::string>& listed, int listed_count,
-                       ProbeResult& result) {
-  result.models_listed = listed_count;
-  std::string missing;
-  for (const auto& expected : probe.expect_models) {
-    const bool present = listed.count(expected) > 0;
-    result.expected_models.emplace_back(expected, present);
-    if (!present) missing += (missing.empty() ? "" : ", ") + expected;
+bool ReadModelList(std::string_view body, ModelList& list) {
+  const auto reply = ParseJson(body);
+  if (!reply || !reply->is_object() || !reply->contains("data") || !reply->at("data").is_array()) return false;
+  for (const auto& model : reply->at("data")) {
+    if (model.is_object()) list.ids.insert(StringAt(model, "id"));
   }
-  if (!missing.empty()) {
-    result.result_class = ResultClass::kModelNotFound;
-    result.detail = "not listed: " + missing;
-  } else if (listed_count == 0) {
-    result.result_class = ResultClass::kEmptyContent;
-    result.detail = "the model list is empty";
-  }
+  list.count += static_cast<int>(reply->at("data").size());
+  return true;
 }
 
-void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result) {
-  const auto reply = ParseJson(body);
-  if (!reply || !reply->is_object() || !reply->contains("data") || !reply->at("data").is_array()) {
-    result.result_class = ResultClass::kBadResponse;
-    result.detail = "reply is not a model list";
-    return;
-  }
-  std::set<std::string> listed;
-  for (const auto& model : reply->at("data")) {
-    if (model.is_object()) listed.insert(StringAt(model, "id"));
-  }
-  JudgeListedModels(probe, listed, static_cast<int>(reply->at("data").size()), result);
+std::string NamingUpstreamError(std::string what, std::string_view name) {
+  if (!name.empty()) (what += ": ") += name;
+  return what;
 }
 
 Classification ReadJsonErrorEnvelope(int status, const HeaderList& /*headers*/, std::string_view body) {
@@ -64,8 +47,32 @@ Classification ReadJsonErrorEnvelope(int status, const HeaderList& /*headers*/, 
 
 namespace {
 
+using internal::ModelList;
 using internal::ProviderAdapter;
 using internal::ReplyFacts;
+
+// Upstream text in a malformed reply's detail (an exception type, an error code) is cut like
+// the other details a human skims on the status page.
+constexpr std::size_t kMaxMalformedDetailBytes = 200;
+
+// Counts the listed models and checks expect_models against them (every flavour's list).
+void JudgeListedModels(const ProbeConfig& probe, const ModelList& listed, std::size_t pages, ProbeResult& result) {
+  result.models_listed = listed.count;
+  std::string missing;
+  for (const auto& expected : probe.expect_models) {
+    const bool present = listed.ids.count(expected) > 0;
+    result.expected_models.emplace_back(expected, present);
+    if (!present) missing += (missing.empty() ? "" : ", ") + expected;
+  }
+  if (!missing.empty()) {
+    result.result_class = ResultClass::kModelNotFound;
+    result.detail = "not listed: " + missing;
+    if (!listed.next_page_token.empty()) result.detail += " (the list goes on past page " + std::to_string(pages) + ")";
+  } else if (listed.count == 0) {
+    result.result_class = ResultClass::kEmptyContent;
+    result.detail = "the model list is empty";
+  }
+}
 
 ReplyFacts ReadSseStream(const ProviderAdapter& adapter, const HttpExchange& exchange) {
   ReplyFacts facts;
@@ -210,10 +217,14 @@ std::optional<HttpRequest> CompleteRequestForRun(const TargetConfig& target, con
   return request;
 }
 
-ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
-                              const HttpExchange& exchange, double now_unix, const Redactor& redactor) {
-  const Provider& provider = ProviderOf(target);
-  const ProviderAdapter& adapter = provider.AdapterFor(probe);
+namespace {
+
+// One exchange of a run: what every exchange reports (timings, status, rate limits), its class
+// when it failed, and its reply read. A model list's page goes into `models`, judged once the
+// walk over its pages is over.
+ProbeResult InterpretOne(const Provider& provider, const ProviderAdapter& adapter, const ProbeConfig& probe,
+                         const HttpExchange& exchange, double now_unix, const Redactor& redactor,
+                         ModelList& models) {
   ProbeResult result;
   result.duration_seconds = exchange.total_seconds;
   result.phases = exchange.phases;
@@ -243,16 +254,71 @@ ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& pro
     return result;
   }
   if (probe.type == ProbeType::kModels) {
-    adapter.read_model_list(probe, exchange.body, result);
+    if (!adapter.read_model_list(exchange.body, models)) {
+      result.result_class = ResultClass::kBadResponse;
+      result.detail = "reply is not a model list";
+    }
     return result;
   }
-  const ReplyFacts facts = probe.type == ProbeType::kStream
-                               ? ReadStream(provider, adapter, exchange)
-                               : adapter.read_reply(probe.type, exchange.body);
+  ReplyFacts facts = probe.type == ProbeType::kStream ? ReadStream(provider, adapter, exchange)
+                                                      : adapter.read_reply(probe.type, exchange.body);
+  // It may name the upstream's error: redacted, then cut.
+  if (facts.malformed) facts.malformed = SanitizeUpstreamText(redactor.Redact(*facts.malformed), kMaxMalformedDetailBytes);
   result.usage = facts.usage;
   if (facts.served_model) result.served_model = redactor.Redact(*facts.served_model);
   if (probe.type == ProbeType::kStream) MeasureStream(facts, result);
   Judge(provider, probe, facts, result.served_model, result);
+  return result;
+}
+
+void AddPhases(const PhaseTimings& page, PhaseTimings& walk) {
+  walk.resolve += page.resolve;
+  walk.connect += page.connect;
+  walk.tls += page.tls;
+  walk.processing += page.processing;
+  walk.transfer += page.transfer;
+}
+
+}  // namespace
+
+std::optional<HttpRequest> NextPageRequest(const TargetConfig& target, const ProbeConfig& probe,
+                                           const HttpRequest& first, const HttpExchange& page,
+                                           std::size_t pages_read) {
+  const ProviderAdapter& adapter = ProviderOf(target).AdapterFor(probe);
+  if (probe.type != ProbeType::kModels || adapter.ask_for_page == nullptr || pages_read >= kMaxListPages ||
+      page.error != TransportError::kNone || page.status < 200 || page.status > 299) {
+    return std::nullopt;
+  }
+  ModelList list;
+  if (!adapter.read_model_list(page.body, list) || list.next_page_token.empty()) return std::nullopt;
+  HttpRequest next = first;
+  adapter.ask_for_page(list.next_page_token, next);
+  return next;
+}
+
+ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
+                              const HttpExchange& exchange, double now_unix, const Redactor& redactor) {
+  return InterpretExchanges(target, probe, std::span(&exchange, 1), now_unix, redactor);
+}
+
+ProbeResult InterpretExchanges(const TargetConfig& target, const ProbeConfig& probe,
+                               std::span<const HttpExchange> exchanges, double now_unix,
+                               const Redactor& redactor) {
+  const Provider& provider = ProviderOf(target);
+  const ProviderAdapter& adapter = provider.AdapterFor(probe);
+  ModelList models;
+  ProbeResult result;
+  double walk_seconds = 0;
+  PhaseTimings walk_phases;
+  for (const HttpExchange& exchange : exchanges) {
+    result = InterpretOne(provider, adapter, probe, exchange, now_unix, redactor, models);
+    walk_seconds += result.duration_seconds;
+    AddPhases(result.phases, walk_phases);
+    result.duration_seconds = walk_seconds;
+    result.phases = walk_phases;
+    if (result.result_class != ResultClass::kUp) return result;  // the page that failed decides
+  }
+  if (probe.type == ProbeType::kModels) JudgeListedModels(probe, models, exchanges.size(), result);
   return result;
 }
 

@@ -36,6 +36,13 @@ struct ReplyFacts {
   bool stream_completed = false;  // [DONE] or message_stop seen
 };
 
+// The models of a model list, over the pages read so far.
+struct ModelList {
+  std::set<std::string> ids;
+  int count = 0;                // entries listed, as the metric counts them
+  std::string next_page_token;  // the last page read says more follow (Gemini's nextPageToken)
+};
+
 // The probe types of an API that has them all (OpenAI's and its copies).
 inline constexpr ProbeType kEveryProbeType[] = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream,
                                                 ProbeType::kEmbeddings};
@@ -46,7 +53,11 @@ struct ProviderAdapter {
   // Null when the built request goes out unchanged on every run; otherwise completes a copy of
   // it for the run at now_unix (a SigV4 signature over x-amz-date, a fresh OAuth token).
   void (*complete_for_run)(const TargetConfig& target, double now_unix, HttpRequest& request) = nullptr;
-  void (*read_model_list)(const ProbeConfig& probe, std::string_view body, ProbeResult& result) = nullptr;
+  // Adds one page of a model list to `list`; false when the body is not a model list.
+  bool (*read_model_list)(std::string_view body, ModelList& list) = nullptr;
+  // Null when model lists come whole; otherwise makes the list's first request into the one for
+  // the page `page_token` names (Gemini's pageToken=).
+  void (*ask_for_page)(std::string_view page_token, HttpRequest& request) = nullptr;
   ReplyFacts (*read_reply)(ProbeType type, std::string_view body) = nullptr;
   // One event of a stream framed as Provider::stream_framing says: an SSE event, or a decoded
   // AWS event-stream message.
@@ -57,11 +68,11 @@ struct ProviderAdapter {
   Classification (*read_error)(int status, const HeaderList& headers, std::string_view body) = nullptr;
 };
 
-// Counts the listed models and checks expect_models against them (every flavour's list).
-void JudgeListedModels(const ProbeConfig& probe, const std::set<std::string>& listed, int listed_count,
-                       ProbeResult& result);
 // Reads "data": [{"id": ...}] model lists (OpenAI, Azure and Anthropic share the shape).
-void ReadModelList(const ProbeConfig& probe, std::string_view body, ProbeResult& result);
+bool ReadModelList(std::string_view body, ModelList& list);
+// "<what>: <name>", naming the upstream's error type or code in a malformed reply's detail
+// (InterpretExchange redacts and cuts it); `what` alone when the upstream named none.
+std::string NamingUpstreamError(std::string what, std::string_view name);
 // The error envelopes of OpenAI and Anthropic (ClassifyHttpError), which name the error in the
 // body only.
 Classification ReadJsonErrorEnvelope(int status, const HeaderList& headers, std::string_view body);

@@ -8,6 +8,7 @@
 
 #include "llm_probe/collector.h"
 #include "llm_probe/config.h"
+#include "llm_probe/probe.h"
 #include "llm_probe/runner.h"
 #include "llm_probe/snapshot.h"
 #include "mock_upstream.h"
@@ -424,6 +425,72 @@ TEST_F(LlmProbingTest, GeminiNativeProbesAreUpAndItsFaultsAreClassified) {
   EXPECT_EQ(safety_block.result_class, ResultClass::kEmptyContent) << safety_block.detail;
   EXPECT_EQ(RunNow("gemini-quota", "chat").result_class, ResultClass::kRateLimited);
   EXPECT_EQ(RunNow("gemini-quota", "chat").result_class, ResultClass::kQuotaExceeded);
+}
+
+// models.list comes in pages (nextPageToken → pageToken=); the mock pages with at most
+// models_page_size models whatever pageSize asks, as Google may.
+TEST_F(LlmProbingTest, GeminiModelListsAreWalkedPageByPage) {
+  key_ = mock_upstream::kGeminiApiKey;
+  Behaviour paged;
+  paged.models = {"gemini-2.5-flash", "gemini-2.5-pro", "text-embedding-004", "gemini-2.0-flash", "gemini-2.5-flash-lite"};
+  paged.models_page_size = 2;
+  mock_.SetBehaviour("pages", paged);
+  // The second page of each walk fails with the per-minute 429 of real/gemini-native.json.
+  mock_.SetBehaviour("page-fails",
+                     std::vector<Behaviour>{paged, {.status = 429, .error_code = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}});
+  Behaviour slow = paged;
+  slow.models_page_size = 1;
+  slow.delay_ms = 300;
+  mock_.SetBehaviour("slow-pages", slow);
+  Behaviour long_list = paged;
+  long_list.models_page_size = 1;
+  long_list.models.clear();
+  for (int i = 1; i <= 25; ++i) long_list.models.push_back("model-" + std::to_string(i));
+  mock_.SetBehaviour("long-list", long_list);
+  const auto target = [&](const std::string& scenario, const std::string& probes) {
+    return Target(scenario, mock_.RootUrl(scenario) + "/v1beta", probes, "    provider: gemini\n");
+  };
+  Start("targets:\n" +
+            target("pages",
+                   "[{name: last-page, type: models, expect_models: [gemini-2.5-flash, gemini-2.5-flash-lite]},"
+                   " {name: absent, type: models, expect_models: [gemini-9]}]") +
+            target("page-fails", "[{name: models, type: models, expect_models: [gemini-2.5-flash]}]") +
+            target("slow-pages", "[{name: models, type: models, timeout: 1s, expect_models: [gemini-2.5-flash-lite]}]") +
+            target("long-list", "[{name: models, type: models, expect_models: [model-25]}]"),
+        0.999);
+
+  const ProbeResult found = RunNow("pages", "last-page");
+  EXPECT_EQ(found.result_class, ResultClass::kUp) << found.detail;
+  EXPECT_EQ(found.models_listed, 5);
+  auto requests = mock_.Requests("pages");
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].params.count("pageToken"), 0u);
+  EXPECT_EQ(requests[0].params.at("pageSize"), "1000");
+  EXPECT_EQ(requests[1].params.at("pageToken"), "page-2");
+  EXPECT_EQ(requests[2].params.at("pageToken"), "page-4");
+  for (const auto& request : requests) EXPECT_EQ(request.headers.at("x-goog-api-key"), mock_upstream::kGeminiApiKey);
+
+  const ProbeResult absent = RunNow("pages", "absent");
+  EXPECT_EQ(absent.result_class, ResultClass::kModelNotFound);
+  EXPECT_EQ(absent.detail, "not listed: gemini-9");  // every page was read
+  EXPECT_EQ(mock_.Requests("pages").size(), 6u);
+
+  const ProbeResult failed = RunNow("page-fails", "models");
+  EXPECT_EQ(failed.result_class, ResultClass::kRateLimited) << failed.detail;
+  EXPECT_EQ(failed.http_status, 429);
+  EXPECT_EQ(mock_.Requests("page-fails").size(), 2u);
+
+  // 300 ms a page, five pages, a 1 s timeout: the walk stops at the timeout, not after it.
+  const ProbeResult slow_walk = RunNow("slow-pages", "models");
+  EXPECT_EQ(slow_walk.result_class, ResultClass::kTimeout) << slow_walk.detail;
+  EXPECT_LT(mock_.Requests("slow-pages").size(), 5u);
+  EXPECT_LT(slow_walk.duration_seconds, 1.3);
+
+  const ProbeResult capped = RunNow("long-list", "models");
+  EXPECT_EQ(capped.result_class, ResultClass::kModelNotFound);
+  EXPECT_EQ(capped.detail, "not listed: model-25 (the list goes on past page 20)");
+  EXPECT_EQ(capped.models_listed, 20);
+  EXPECT_EQ(mock_.Requests("long-list").size(), kMaxListPages);
 }
 
 TEST_F(LlmProbingTest, GeminiRefusesAWrongKey) {

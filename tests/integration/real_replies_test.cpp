@@ -1,7 +1,8 @@
 // Replays every real provider reply of tests/testdata/real through the exporter as the user
 // runs it: a local server answers with the recorded status, headers and body (streams in
-// pieces, one event at a time), and one running llm_probe_exporter probes one target per
-// case. Each target must end in the class the corpus names, UP streams must have a time to
+// pieces, one event at a time; AWS event-stream replies as binary frames, one per piece; a
+// model-list page that answers a pageToken to the request carrying it), and one running
+// llm_probe_exporter probes one target per case. Each target must end in the class the corpus names, UP streams must have a time to
 // first token, nothing may crash, and the key the probes send must never show on the pages.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "llm_probe/event_stream.h"
 #include "test_support.h"
 
 namespace llm_probe {
@@ -76,11 +78,30 @@ std::vector<std::string> EventPieces(const std::string& body) {
   return pieces;
 }
 
-// Serves the recorded replies: the first path segment names the case.
+// An `events` reply (README: AWS event-stream) as the frames on the wire: string headers, both
+// CRCs, one piece per message.
+std::vector<std::string> FramePieces(const json& events) {
+  std::vector<std::string> pieces;
+  for (const json& event : events) {
+    EventStreamMessage message;
+    for (const auto& [name, value] : event.at("headers").items()) {
+      message.headers.push_back({name, EventStreamValueType::kString, 0, value.get<std::string>()});
+    }
+    message.payload = event.at("payload");
+    pieces.push_back(EncodeEventStreamMessage(message));
+  }
+  return pieces;
+}
+
+// Serves the recorded replies: the first path segment names the case, and a `pageToken` query
+// the page that answers it (README: `page_token`).
 class ReplayServer {
  public:
   ReplayServer(const std::vector<ReplayCase>& cases, std::string key) : key_(std::move(key)) {
-    for (const ReplayCase& replay : cases) cases_.emplace(replay.id(), replay.data);
+    for (const ReplayCase& replay : cases) {
+      cases_.emplace(replay.id(), replay.data);
+      if (replay.data.contains("page_token")) pages_.emplace(replay.data.at("page_token"), replay.id());
+    }
     auto handler = [this](const httplib::Request& request, httplib::Response& response) {
       Serve(request, response);
     };
@@ -99,6 +120,16 @@ class ReplayServer {
     std::lock_guard<std::mutex> lock(mutex_);
     return served_;
   }
+  // The pages asked for by their page_token: a probe walked the list to them.
+  std::set<std::string> pages_asked() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pages_asked_;
+  }
+  std::set<std::string> pages() const {
+    std::set<std::string> ids;
+    for (const auto& [token, id] : pages_) ids.insert(id);
+    return ids;
+  }
   std::set<std::string> without_key() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return without_key_;
@@ -107,7 +138,15 @@ class ReplayServer {
  private:
   void Serve(const httplib::Request& request, httplib::Response& response) {
     const std::string path = request.path.substr(1);
-    const auto found = cases_.find(path.substr(0, path.find('/')));
+    auto found = cases_.find(path.substr(0, path.find('/')));
+    if (found != cases_.end() && request.has_param("pageToken")) {
+      const auto page = pages_.find(request.get_param_value("pageToken"));
+      found = page == pages_.end() ? cases_.end() : cases_.find(page->second);
+      if (found != cases_.end()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        pages_asked_.insert(found->first);
+      }
+    }
     if (found == cases_.end()) {
       response.status = 599;
       return;
@@ -134,12 +173,13 @@ class ReplayServer {
         response.set_header(name, value.get<std::string>());
       }
     }
-    const std::string body = replay.at("body");
-    if (replay.at("probe") != "stream" || response.status != 200) {
-      response.set_content(body, content_type);
+    const bool framed = replay.contains("events");
+    if (!framed && (replay.at("probe") != "stream" || response.status != 200)) {
+      response.set_content(replay.at("body").get<std::string>(), content_type);
       return;
     }
-    auto pieces = std::make_shared<std::vector<std::string>>(EventPieces(body));
+    auto pieces = std::make_shared<std::vector<std::string>>(framed ? FramePieces(replay.at("events"))
+                                                                    : EventPieces(replay.at("body")));
     response.set_chunked_content_provider(
         content_type, [pieces, next = std::size_t{0}](std::size_t, httplib::DataSink& sink) mutable {
           if (next == pieces->size()) {
@@ -155,12 +195,14 @@ class ReplayServer {
 
   std::string key_;
   std::map<std::string, json> cases_;
+  std::map<std::string, std::string> pages_;  // page_token → the id of the page answering it
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
   mutable std::mutex mutex_;
   std::set<std::string> served_;
   std::set<std::string> without_key_;
+  std::set<std::string> pages_asked_;
 };
 
 std::string Quoted(const std::string& text) { return json(text).dump(); }
@@ -186,7 +228,9 @@ std::string ConfigFor(const std::vector<ReplayCase>& cases, int port) {
          << KeyLines(replay.data.at("flavour"))
          << "    probes: [{name: " << type << ", type: " << type
          << (replay.data.contains("api") ? ", api: " + replay.data.at("api").get<std::string>() : std::string())
-         << ", model: " << Quoted(replay.data.at("model")) << "}]\n";
+         // A model list is asked whether it lists the case's model.
+         << (type == "models" ? ", expect_models: [" : ", model: ") << Quoted(replay.data.at("model"))
+         << (type == "models" ? "]" : "") << "}]\n";
   }
   return yaml.str();
 }
@@ -285,6 +329,7 @@ TEST(RealRepliesTest, EveryReplyGetsItsClassThroughTheRunningExporter) {
   }
 
   EXPECT_TRUE(upstream.without_key().empty()) << "probes sent without the key";
+  EXPECT_EQ(upstream.pages_asked(), upstream.pages()) << "a page that answers a pageToken was never asked for";
   EXPECT_EQ(upstream.served().size(), cases.size());
   for (const std::string path : {"/metrics", "/", "/api/v1/targets"}) {
     int status = 0;

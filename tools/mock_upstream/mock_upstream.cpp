@@ -494,7 +494,8 @@ json GeminiCandidate(const json& parts, const char* finish_reason) {
 // next page while models remain (https://ai.google.dev/api/models#method:-models.list).
 json GeminiModels(const Route& route, const Behaviour& behaviour) {
   const std::size_t first = route.page_token.empty() ? 0 : std::stoul(route.page_token.substr(5));
-  const std::size_t size = route.page_size.empty() ? 50 : std::max<std::size_t>(1, std::stoul(route.page_size));
+  std::size_t size = route.page_size.empty() ? 50 : std::max<std::size_t>(1, std::stoul(route.page_size));
+  if (behaviour.models_page_size > 0) size = std::min(size, static_cast<std::size_t>(behaviour.models_page_size));
   json models = json::array();
   const bool empty = behaviour.body == BodyKind::kEmptyModelList || behaviour.body == BodyKind::kEmptyContent ||
                      behaviour.body == BodyKind::kNoChoices;
@@ -1562,6 +1563,7 @@ const Binders<Behaviour> kBehaviourBinders = {
        }
        behaviour.tool_call = kind;
      }},
+    {"models_page_size", Bind(&Behaviour::models_page_size)},
 };
 
 }  // namespace

@@ -88,6 +88,10 @@ struct Behaviour {
   // string; the other flavours send objects, so there the cut text goes as a string where the
   // object belongs). Empty: the model answers text, i.e. the call is missing.
   std::string tool_call{};
+  // Gemini's models.list: at most this many models a page, whatever pageSize asks (Google's
+  // reference: the service "may return fewer models"), so a probe asking for 1000 walks pages.
+  // 0: pageSize as asked (default 50).
+  int models_page_size = 0;
 };
 
 // Gemini (http://HOST:PORT/s/<scenario>/v1beta, paths /models, /models/<id>:generateContent,

@@ -749,6 +749,11 @@ TEST_F(MockUpstreamTest, GeminiModelsArePaged) {
   EXPECT_EQ(second["models"][0]["name"], "models/text-embedding-004");
   EXPECT_FALSE(second.contains("nextPageToken"));
   EXPECT_EQ(json::parse(Get("/s/p/v1beta/models")->body)["models"].size(), 3u);  // default page: 50
+  // models_page_size (here through the control API's JSON) caps a page whatever pageSize asks.
+  mock_.SetBehaviour("q", BehaviourFromJson(json::parse(R"({"models": ["a", "b", "c"], "models_page_size": 2})")));
+  const json capped = json::parse(Get("/s/q/v1beta/models?pageSize=1000")->body);
+  EXPECT_EQ(capped["models"].size(), 2u);
+  EXPECT_EQ(capped["nextPageToken"], "page-2");
 }
 
 TEST_F(MockUpstreamTest, GeminiEmbedContent) {

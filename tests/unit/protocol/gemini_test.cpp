@@ -3,6 +3,7 @@
 // through the running exporter).
 #include "gemini.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "test_corpus.h"
@@ -47,7 +48,8 @@ TEST(GeminiTest, EveryPublishedErrorGetsItsExpectedClass) {
 TEST(GeminiTest, EveryPublishedSuccessReadsAsItsExpectedClass) {
   const json corpus = Corpus();
   for (const json& item : corpus["cases"]) {
-    if (item["status"].get<int>() >= 400) continue;
+    // Model list pages: probe_test's GeminiModelPagesTest walks them.
+    if (item["status"].get<int>() >= 400 || item["probe"] == "models") continue;
     const std::string body = item["body"];
     const ReplyFacts facts = item["probe"] == "stream" ? ReadStream(body) : ReadGeminiReply(body);
     EXPECT_FALSE(facts.malformed) << item["id"];
@@ -125,6 +127,37 @@ TEST(GeminiTest, TheQuotaPeriodDecidesBetweenWaitingAndPaying) {
             ResultClass::kRateLimited);
   EXPECT_EQ(ClassifyGeminiError(429, Case("gemini-native-per-day-quota")["body"].get<std::string>()).result_class,
             ResultClass::kQuotaExceeded);
+}
+
+// Spent prepaid credit is RESOURCE_EXHAUSTED too, with no details: only its wording tells it
+// from a per-minute limit, whose message also speaks of "billing".
+TEST(GeminiTest, DepletedPrepaymentCreditsAreOutOfQuotaNotThrottled) {
+  const Classification depleted =
+      ClassifyGeminiError(429, Case("gemini-native-prepayment-depleted")["body"].get<std::string>());
+  EXPECT_EQ(depleted.result_class, ResultClass::kQuotaExceeded);
+  EXPECT_THAT(depleted.detail, ::testing::HasSubstr("prepayment credits are depleted"));
+  EXPECT_THAT(Case("gemini-native-per-minute-quota")["body"].get<std::string>(), ::testing::HasSubstr("billing"));
+}
+
+// thoughtsTokenCount is left out of candidatesTokenCount (totalTokenCount = prompt + candidates
+// + thoughts); completion counts both, as OpenAI's completion_tokens and the Responses API's
+// output_tokens include reasoning, and reasoning counts the thoughts.
+TEST(GeminiTest, ThoughtTokensCountAsCompletionAndAsReasoning) {
+  const ReplyFacts facts = ReadGeminiReply(Case("gemini-native-thinking-usage")["body"].get<std::string>());
+  EXPECT_FALSE(facts.malformed);
+  EXPECT_EQ(facts.content, "There are **3** \"r\"s in strawberry.\n\nHere is the breakdown: st**r**awbe**rr**y.");
+  ASSERT_TRUE(facts.usage);
+  EXPECT_EQ(facts.usage->prompt, 9);
+  EXPECT_EQ(facts.usage->completion, 29 + 282);
+  EXPECT_EQ(facts.usage->reasoning, 282);
+  EXPECT_EQ(facts.usage->prompt + facts.usage->completion, 320);  // the reply's totalTokenCount
+}
+
+// An error object in a 2xx (a stream's error event) names its status in the detail.
+TEST(GeminiTest, AnErrorInsideAStreamNamesItsStatus) {
+  const json error = json::parse(Case("gemini-native-overloaded")["body"].get<std::string>());
+  const ReplyFacts facts = ReadStream("data: " + error.dump() + "\n\n");
+  EXPECT_EQ(facts.malformed, "error event in the stream: UNAVAILABLE");
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ TEST(OpenAIResponsesTest, EveryPublishedCaseReadsAsItsExpectedClass) {
     EXPECT_EQ(ExpectedClassOf(facts, stream), item["expect"].get<std::string>()) << item["id"];
     ++checked;
   }
-  EXPECT_EQ(checked, 5);
+  EXPECT_EQ(checked, 6);
 }
 
 TEST(OpenAIResponsesTest, ACompletedResponseHasTextModelAndUsage) {
@@ -68,6 +68,9 @@ TEST(OpenAIResponsesTest, IncompleteIsLengthLimitedAndFailedSaysItsCode) {
   EXPECT_EQ(ReadStream(Body("responses-stream-failed")).malformed, "response failed: server_error");
   EXPECT_EQ(ReadStream(Body("responses-stream-error-event")).malformed,
             "error event in the stream: ERR_SOMETHING");
+  // The recorded stream nests its code in an error object, as the API sends it.
+  EXPECT_EQ(ReadStream(Body("responses-stream-insufficient-quota")).malformed,
+            "error event in the stream: insufficient_quota");
 }
 
 TEST(OpenAIResponsesTest, AStreamWithoutItsEndIsCut) {

@@ -9,6 +9,7 @@
 #include "llm_probe/event_stream.h"
 #include "llm_probe/provider.h"
 #include "llm_probe/sigv4.h"
+#include "test_corpus.h"
 
 namespace llm_probe {
 namespace {
@@ -341,10 +342,93 @@ TEST(GeminiReplyTest, ModelListNamesLoseTheirPrefixAndAnEmptyListHasNoKey) {
   EXPECT_EQ(result.models_listed, 2);
   EXPECT_THAT(result.expected_models,
               ::testing::ElementsAre(Pair("gemini-2.5-flash", true), Pair("gemini-2.5-pro", false)));
-  EXPECT_THAT(result.detail, HasSubstr("first page"));
+  EXPECT_THAT(result.detail, HasSubstr("the list goes on past page 1"));
   EXPECT_EQ(Interpret(Target("gemini"), Probe(ProbeType::kModels), Reply(200, "{}")).result_class,
             ResultClass::kEmptyContent);
   EXPECT_EQ(Interpret(Target("gemini"), Probe(ProbeType::kModels), Reply(200, R"({"data":[{"id":"x"}],"models":{}})")).result_class,
+            ResultClass::kBadResponse);
+}
+
+// models.list is paged (https://ai.google.dev/api/models#method:-models.list): the published
+// pair of real/gemini-native.json, page 2 fetched with page 1's nextPageToken.
+class GeminiModelPagesTest : public ::testing::Test {
+ protected:
+  static HttpExchange Page(const std::string& id) {
+    return Reply(200, test_corpus::CorpusCase("real/gemini-native.json", id)["body"]);
+  }
+  GeminiModelPagesTest() { target_.base_url = "https://generativelanguage.googleapis.com/v1beta"; }
+  ProbeConfig Expecting(std::vector<std::string> models) const {
+    ProbeConfig probe = Probe(ProbeType::kModels);
+    probe.expect_models = std::move(models);
+    return probe;
+  }
+
+  TargetConfig target_ = Target("gemini");
+  const HttpExchange page1_ = Page("gemini-native-models-page-1");
+  const HttpExchange page2_ = Page("gemini-native-models-page-2");
+};
+
+TEST_F(GeminiModelPagesTest, TheNextPageIsAskedForWithThePageToken) {
+  const ProbeConfig probe = Expecting({"gemini-2.5-flash"});
+  const HttpRequest first = BuildProbeRequest(target_, probe);
+  const auto second = NextPageRequest(target_, probe, first, page1_, 1);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->url, target_.base_url + "/models?pageSize=1000&pageToken=Ch9tb2RlbHMvdmVvLTMuMS1nZW5lcmF0ZS1wcmV2aWV3");
+  EXPECT_EQ(second->headers, first.headers);  // the key goes along, in its header
+  EXPECT_EQ(second->method, "GET");
+  // The last page names no next one.
+  EXPECT_FALSE(NextPageRequest(target_, probe, first, page2_, 2));
+  // An opaque token is percent-encoded.
+  const auto encoded = NextPageRequest(target_, probe, first, Reply(200, R"({"models":[],"nextPageToken":"a+b/c="})"), 1);
+  ASSERT_TRUE(encoded);
+  EXPECT_THAT(encoded->url, ::testing::EndsWith("&pageToken=a%2Bb%2Fc%3D"));
+}
+
+TEST_F(GeminiModelPagesTest, TheWalkEndsAtAFailedPageAtThePageCapAndForListsThatComeWhole) {
+  const ProbeConfig probe = Expecting({"gemini-2.5-flash"});
+  const HttpRequest first = BuildProbeRequest(target_, probe);
+  EXPECT_FALSE(NextPageRequest(target_, probe, first, page1_, kMaxListPages));
+  EXPECT_TRUE(NextPageRequest(target_, probe, first, page1_, kMaxListPages - 1));
+  HttpExchange failed = Reply(503, page1_.body);
+  EXPECT_FALSE(NextPageRequest(target_, probe, first, failed, 1));
+  HttpExchange cut = page1_;
+  cut.error = TransportError::kRecv;
+  EXPECT_FALSE(NextPageRequest(target_, probe, first, cut, 1));
+  EXPECT_FALSE(NextPageRequest(target_, probe, first, Reply(200, "not json"), 1));
+  // OpenAI's list comes whole, whatever its body says.
+  EXPECT_FALSE(NextPageRequest(Target(), probe, BuildProbeRequest(Target(), probe), page1_, 1));
+}
+
+TEST_F(GeminiModelPagesTest, ExpectedModelsAreLookedForOnEveryPage) {
+  const HttpExchange walk[] = {page1_, page2_};
+  const ProbeConfig both = Expecting({"gemini-2.5-flash", "gemini-2.5-flash-native-audio-latest"});
+  const ProbeResult found = InterpretExchanges(target_, both, walk, 1.8e9);
+  EXPECT_EQ(found.result_class, ResultClass::kUp) << found.detail;
+  EXPECT_EQ(found.models_listed, 8);
+  EXPECT_THAT(found.expected_models, ::testing::ElementsAre(Pair("gemini-2.5-flash", true),
+                                                            Pair("gemini-2.5-flash-native-audio-latest", true)));
+  EXPECT_DOUBLE_EQ(found.duration_seconds, 0.2);  // the whole walk
+
+  // Page 1 alone: the model on page 2 is not there yet, and the detail says the list goes on.
+  const ProbeResult first_only = Interpret(target_, both, page1_);
+  EXPECT_EQ(first_only.result_class, ResultClass::kModelNotFound);
+  EXPECT_THAT(first_only.detail, HasSubstr("the list goes on past page 1"));
+
+  const ProbeResult absent = InterpretExchanges(target_, Expecting({"gemini-9"}), walk, 1.8e9);
+  EXPECT_EQ(absent.result_class, ResultClass::kModelNotFound);
+  EXPECT_EQ(absent.detail, "not listed: gemini-9");
+  EXPECT_THAT(absent.expected_models, ::testing::ElementsAre(Pair("gemini-9", false)));
+}
+
+TEST_F(GeminiModelPagesTest, APageThatFailsDecidesTheClass) {
+  const HttpExchange throttled = Reply(429, test_corpus::CorpusCase("real/gemini-native.json", "gemini-native-per-minute-quota")["body"]);
+  const HttpExchange walk[] = {page1_, throttled};
+  const ProbeResult result = InterpretExchanges(target_, Expecting({"gemini-2.5-flash"}), walk, 1.8e9);
+  EXPECT_EQ(result.result_class, ResultClass::kRateLimited);
+  EXPECT_EQ(result.http_status, 429);
+  EXPECT_DOUBLE_EQ(result.duration_seconds, 0.2);
+  const HttpExchange garbled[] = {page1_, Reply(200, "<html>")};
+  EXPECT_EQ(InterpretExchanges(target_, Expecting({"gemini-2.5-flash"}), garbled, 1.8e9).result_class,
             ResultClass::kBadResponse);
 }
 
@@ -542,6 +626,45 @@ TEST(BedrockReplyTest, EventStreamFramesGiveContentTimingAndUsage) {
             ResultClass::kBadResponse);
 }
 
+// An error inside a 200 stream is BAD_RESPONSE (issue 16), its detail naming what the upstream
+// called it, on the published replies: a Responses `error` event and a Bedrock exception frame.
+TEST(StreamErrorTest, AnErrorInsideAStreamNamesTheUpstreamsErrorInTheDetail) {
+  ProbeConfig responses = Probe(ProbeType::kStream, "gpt-5-nano");
+  responses.api = ProbeApi::kResponses;
+  const std::string quota_body =
+      test_corpus::CorpusCase("real/openai-responses.json", "responses-stream-insufficient-quota")["body"];
+  const auto quota = Interpret(Target(), responses, StreamReply({{0.1, quota_body}}));
+  EXPECT_EQ(quota.result_class, ResultClass::kBadResponse);
+  EXPECT_EQ(quota.detail, "error event in the stream: insufficient_quota");
+
+  const nlohmann::json frame_case = test_corpus::CorpusCase("real/bedrock.json", "bedrock-converse-stream-service-unavailable-frame");
+  EventStreamMessage exception;
+  for (const auto& [name, value] : frame_case["events"][0]["headers"].items()) {
+    exception.headers.push_back({name, EventStreamValueType::kString, 0, value.get<std::string>()});
+  }
+  exception.payload = frame_case["events"][0]["payload"];
+  const ProbeConfig stream = Probe(ProbeType::kStream, "anthropic.claude-3-haiku-20240307-v1:0");
+  const std::vector<std::pair<double, std::string>> frames = {
+      {0.1, Frame("messageStart", R"({"role":"assistant"})")},
+      {0.2, Frame("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"O"}})")},
+      {0.3, EncodeEventStreamMessage(exception)}};
+  const auto unavailable = Interpret(BedrockTarget(), stream, EventStreamReply(frames));
+  EXPECT_EQ(unavailable.result_class, ResultClass::kBadResponse);
+  EXPECT_EQ(unavailable.detail, "exception frame in the stream: serviceUnavailableException");
+
+  // The name is upstream text: redacted with the target's secrets, then cut.
+  const TargetConfig target = BedrockTarget();
+  for (EventStreamHeader& header : exception.headers) {
+    if (header.name == ":exception-type") header.bytes = "echo " + target.aws.secret_access_key + std::string(500, 'x');
+  }
+  const auto echoed = InterpretExchange(target, stream, EventStreamReply({{0.1, EncodeEventStreamMessage(exception)}}),
+                                        1.8e9, Redactor({target.aws.secret_access_key}));
+  EXPECT_EQ(echoed.result_class, ResultClass::kBadResponse);
+  EXPECT_THAT(echoed.detail, ::testing::StartsWith("exception frame in the stream: echo <redacted>xxx"));
+  EXPECT_THAT(echoed.detail, ::testing::Not(HasSubstr("EXAMPLEKEY")));
+  EXPECT_LE(echoed.detail.size(), 200u + 3);  // "..." marks the cut
+}
+
 TEST(BedrockReplyTest, TheErrorTypeHeaderDecidesTheClassNotTheStatus) {
   HttpExchange not_ready = Reply(429, R"({"message":"Model is not ready for inference."})");
   not_ready.headers.emplace_back("x-amzn-ErrorType", "ModelNotReadyException:http://internal.amazon.com/coral/com.amazon.bedrock/");
@@ -549,6 +672,11 @@ TEST(BedrockReplyTest, TheErrorTypeHeaderDecidesTheClassNotTheStatus) {
   HttpExchange throttled = Reply(429, R"({"message":"Too many requests, please wait before trying again."})");
   throttled.headers.emplace_back("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/");
   EXPECT_EQ(Interpret(BedrockTarget(), Probe(ProbeType::kChat, "m"), throttled).result_class, ResultClass::kRateLimited);
+  // A per-day quota under the same type will not clear with a retry (bedrock_test: the
+  // published one).
+  HttpExchange daily = Reply(429, R"({"message":"Too many tokens per day, please wait before trying again."})");
+  daily.headers.emplace_back("x-amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+  EXPECT_EQ(Interpret(BedrockTarget(), Probe(ProbeType::kChat, "m"), daily).result_class, ResultClass::kQuotaExceeded);
 }
 
 }  // namespace

@@ -34,7 +34,8 @@ inline nlohmann::json CorpusCase(const std::string& relative_path, const std::st
   return nlohmann::json::object();
 }
 
-// The facts a flavour's SSE event reader gathers from a whole stream body, its events 0.1 s apart.
+// The facts a flavour's SSE event reader gathers from a whole stream body, its events 0.1 s
+// apart, up to the first event that makes it malformed (as probe.cpp reads a stream).
 template <typename Facts, typename ReadEvent>
 Facts ReadSseStream(std::string_view body, ReadEvent read_event) {
   SseParser parser;
@@ -42,7 +43,10 @@ Facts ReadSseStream(std::string_view body, ReadEvent read_event) {
   parser.Feed(body, events);
   Facts facts;
   double seconds = 0;
-  for (const SseEvent& event : events) read_event(event, seconds += 0.1, facts);
+  for (const SseEvent& event : events) {
+    read_event(event, seconds += 0.1, facts);
+    if (facts.malformed) break;
+  }
   return facts;
 }
 

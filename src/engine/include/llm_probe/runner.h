@@ -22,6 +22,7 @@ struct RunnerOptions {
 
 struct OnDemandResult {
   ProbeResult result;
+  // The run's last request and exchange: the only one, or the last page of a paged model list.
   HttpRequest request;
   HttpExchange exchange;
   std::optional<OnDemandRefusal> refusal;  // set when the run was refused: nothing was sent

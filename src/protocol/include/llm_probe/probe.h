@@ -1,8 +1,10 @@
-// What a probe sends and how its exchange is read, per API flavour (openai, anthropic, azure)
-// and probe kind (models, chat, stream, embeddings). Pure: no I/O, time passed in.
+// What a probe sends and how its exchanges are read, per API flavour (the provider table) and
+// probe kind (models, chat, stream, embeddings). Pure: no I/O, time passed in.
 #pragma once
 
+#include <cstddef>
 #include <optional>
+#include <span>
 
 #include "llm_probe/exchange.h"
 #include "llm_probe/redact.h"
@@ -25,5 +27,24 @@ std::optional<HttpRequest> CompleteRequestForRun(const TargetConfig& target, con
 ProbeResult InterpretExchange(const TargetConfig& target, const ProbeConfig& probe,
                               const HttpExchange& exchange, double now_unix,
                               const Redactor& redactor = Redactor());
+
+// A run whose reply comes in pages (Gemini's models.list: a page ends with nextPageToken while
+// more follow) reads at most this many; with 1000 models a page, that is far more than any list.
+inline constexpr std::size_t kMaxListPages = 20;
+
+// The request for the page after `page` (built from `first`, the run's first request before
+// CompleteRequestForRun), or nullopt when `page` ends the run: it failed, it names no next page,
+// it is page kMaxListPages (`pages_read` counts it), or the provider's lists come whole.
+std::optional<HttpRequest> NextPageRequest(const TargetConfig& target, const ProbeConfig& probe,
+                                           const HttpRequest& first, const HttpExchange& page,
+                                           std::size_t pages_read);
+
+// InterpretExchange over the exchanges of one run, in order (at least one; after the first, the
+// pages NextPageRequest asked for): the first that failed decides as it would alone; otherwise
+// expect_models is judged on every page's models together. Duration and phase timings are
+// summed over the run, so its latency is the whole walk; status and headers are the last page's.
+ProbeResult InterpretExchanges(const TargetConfig& target, const ProbeConfig& probe,
+                               std::span<const HttpExchange> exchanges, double now_unix,
+                               const Redactor& redactor = Redactor());
 
 }  // namespace llm_probe
