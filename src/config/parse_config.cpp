@@ -13,6 +13,7 @@
 #include "llm_probe/config.h"
 #include "llm_probe/provider.h"
 #include "llm_probe/text.h"
+#include "reply_schema.h"
 #include "secrets.h"
 #include "llm_probe/yaml_reader.h"
 
@@ -48,7 +49,9 @@ constexpr std::array<std::string_view, 6> kProxySchemes = {"http",    "https",  
                                                            "socks4a", "socks5", "socks5h"};
 
 constexpr unsigned Bit(ProbeType type) { return 1u << static_cast<unsigned>(type); }
-constexpr unsigned kGeneratingTypes = Bit(ProbeType::kChat) | Bit(ProbeType::kStream);
+constexpr unsigned kTextTypes = Bit(ProbeType::kChat) | Bit(ProbeType::kStream);
+constexpr unsigned kStructuredTypes = Bit(ProbeType::kTools) | Bit(ProbeType::kJson);
+constexpr unsigned kGeneratingTypes = kTextTypes | kStructuredTypes;
 constexpr unsigned kTypesWithModel = kGeneratingTypes | Bit(ProbeType::kEmbeddings);
 
 // Probe keys that mean something only to some probe types; all other keys apply to every type.
@@ -56,16 +59,25 @@ struct TypeSpecificKey {
   std::string_view key;
   unsigned types;
 };
-constexpr std::array<TypeSpecificKey, 8> kTypeSpecificKeys = {{
+constexpr std::array<TypeSpecificKey, 10> kTypeSpecificKeys = {{
     {"api", kGeneratingTypes},
     {"model", kTypesWithModel},
     {"prompt", kTypesWithModel},
     {"max_tokens", kGeneratingTypes},
     {"token_param", kGeneratingTypes},
     {"reasoning_effort", kGeneratingTypes},
-    {"expect_content", kGeneratingTypes},
+    // tools and json probes check the call or the output against their schema instead.
+    {"expect_content", kTextTypes},
     {"expect_models", Bit(ProbeType::kModels)},
+    {"tool", Bit(ProbeType::kTools)},
+    {"schema", Bit(ProbeType::kJson)},
 }};
+
+// A prompt that asks for what the probe forces, and room for a call or a short JSON object
+// (chat probes need only a token or two of text).
+constexpr std::string_view kToolsPrompt = "What is the weather in Paris?";
+constexpr std::string_view kJsonPrompt = "Reply with your status as JSON: ok if you can answer.";
+constexpr int kStructuredMaxTokens = 100;
 
 // Target, probe and group names: they become label values and URL parameters.
 bool IsValidName(std::string_view name) {
@@ -419,7 +431,7 @@ class ConfigParser {
     const StrictMapping section(
         source_, node, "probe",
         {"name", "type", "api", "model", "interval", "timeout", "prompt", "max_tokens", "token_param",
-         "reasoning_effort", "expect_content", "expect_models", "follow_redirects"});
+         "reasoning_effort", "expect_content", "expect_models", "follow_redirects", "tool", "schema"});
     ProbeConfig probe;
     probe.name = ReadName(section, probe_names);
     const MappingEntry& type = section.Require("type");
@@ -451,6 +463,16 @@ class ConfigParser {
     RequireTimeoutBelowInterval(section.mark(), probe.timeout, probe.interval,
                                 "probe " + Quote(probe.name));
 
+    const bool structured = (Bit(probe.type) & kStructuredTypes) != 0;
+    if (structured) {
+      probe.prompt = probe.type == ProbeType::kTools ? kToolsPrompt : kJsonPrompt;
+      probe.max_tokens = kStructuredMaxTokens;
+      probe.reply_schema = DefaultReplySchema(probe.type);
+    }
+    if (const MappingEntry* tool = section.Find("tool")) probe.reply_schema = config_detail::ParseTool(source_, *tool);
+    if (const MappingEntry* schema = section.Find("schema")) {
+      probe.reply_schema = config_detail::ParseOutputSchema(source_, *schema);
+    }
     if (const MappingEntry* prompt = section.Find("prompt")) {
       probe.prompt = section.NonEmptyString(*prompt);
     }
@@ -464,7 +486,7 @@ class ConfigParser {
     if (probe.api == ProbeApi::kResponses) {
       // The Responses API refuses a max_output_tokens below 16.
       constexpr int kMinResponsesTokens = 16;
-      probe.max_tokens = section.IntInRange("max_tokens", kMinResponsesTokens, 1);
+      probe.max_tokens = section.IntInRange("max_tokens", std::max(probe.max_tokens, kMinResponsesTokens), 1);
       if (probe.max_tokens < kMinResponsesTokens) {
         source_.Fail(section.Find("max_tokens")->value.mark,
                      "\"max_tokens\" must be at least 16 with api: responses (the API refuses a smaller "

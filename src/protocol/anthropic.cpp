@@ -38,6 +38,14 @@ HttpRequest BuildAnthropicRequest(const TargetConfig& target, const ProbeConfig&
   json body = {{"model", probe.model},
                {"max_tokens", probe.max_tokens},
                {"messages", json::array({{{"role", "user"}, {"content", probe.prompt}}})}};
+  // No JSON mode: a json probe forces a tool named after its schema, as a tools probe its function.
+  if (probe.type == ProbeType::kTools || probe.type == ProbeType::kJson) {
+    const ReplySchema& schema = probe.reply_schema;
+    json tool = {{"name", schema.name}, {"input_schema", SchemaOf(probe)}};
+    if (!schema.description.empty()) tool["description"] = schema.description;
+    body["tools"] = json::array({tool});
+    body["tool_choice"] = {{"type", "tool"}, {"name", schema.name}};
+  }
   if (probe.type == ProbeType::kStream) {
     body["stream"] = true;
     request.headers.emplace_back("Accept", "text/event-stream");
@@ -46,7 +54,7 @@ HttpRequest BuildAnthropicRequest(const TargetConfig& target, const ProbeConfig&
   return request;
 }
 
-ReplyFacts ReadAnthropicReply(ProbeType /*chat, the only type with a reply body*/, std::string_view body) {
+ReplyFacts ReadAnthropicReply(ProbeType /*chat, tools and json read alike*/, std::string_view body) {
   ReplyFacts facts;
   const auto reply = ParseJson(body);
   if (!reply || !reply->is_object()) {
@@ -63,7 +71,13 @@ ReplyFacts ReadAnthropicReply(ProbeType /*chat, the only type with a reply body*
     return facts;
   }
   for (const auto& block : *content) {
-    if (block.is_object() && StringAt(block, "type") == "text") facts.content += StringAt(block, "text");
+    if (!block.is_object()) continue;
+    const std::string type = StringAt(block, "type");
+    if (type == "text") facts.content += StringAt(block, "text");
+    if (type == "tool_use") {
+      const auto input = block.find("input");
+      facts.tool_calls.push_back({StringAt(block, "name"), {input == block.end() ? json() : *input}});
+    }
   }
   std::string model = StringAt(*reply, "model");
   if (!model.empty()) facts.served_model = std::move(model);
@@ -106,7 +120,8 @@ void ReadAnthropicStreamEvent(const SseEvent& event, double seconds, ReplyFacts&
   }
 }
 
-constexpr ProbeType kProbeTypes[] = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream};
+constexpr ProbeType kProbeTypes[] = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream, ProbeType::kTools,
+                                     ProbeType::kJson};
 // The Messages API has max_tokens only and no reasoning_effort.
 constexpr std::string_view kInapplicableProbeKeys[] = {"token_param", "reasoning_effort"};
 constexpr ProviderAdapter kAdapter = {
@@ -115,6 +130,7 @@ constexpr ProviderAdapter kAdapter = {
     .read_reply = ReadAnthropicReply,
     .read_sse_event = ReadAnthropicStreamEvent,
     .read_error = ReadJsonErrorEnvelope,
+    .json_through_tool = true,
 };
 
 }  // namespace

@@ -17,6 +17,8 @@ HttpRequest BuildAzureRequest(const TargetConfig& target, const ProbeConfig& pro
       break;
     case ProbeType::kChat:
     case ProbeType::kStream:
+    case ProbeType::kTools:
+    case ProbeType::kJson:
       request.url = target.base_url + "/openai/deployments/" + probe.model + "/chat/completions" + query;
       break;
   }

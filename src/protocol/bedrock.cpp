@@ -119,7 +119,13 @@ ReplyFacts ReadBedrockReply(std::string_view body) {
   const auto content = message->find("content");
   if (content != message->end() && content->is_array()) {
     for (const json& block : *content) {
-      if (block.is_object()) facts.content += StringAt(block, "text");
+      if (!block.is_object()) continue;
+      facts.content += StringAt(block, "text");
+      // {"toolUse": {"toolUseId", "name", "input"}}
+      const auto tool_use = block.find("toolUse");
+      if (tool_use == block.end() || !tool_use->is_object()) continue;
+      const auto input = tool_use->find("input");
+      facts.tool_calls.push_back({StringAt(*tool_use, "name"), {input == tool_use->end() ? json() : *input}});
     }
   }
   ReadStopReason(*reply, facts);
@@ -194,9 +200,18 @@ HttpRequest BuildBedrockRequest(const TargetConfig& target, const ProbeConfig& p
   request.method = "POST";
   request.headers.emplace_back("Content-Type", "application/json");
   if (stream) request.headers.emplace_back("Accept", "application/vnd.amazon.eventstream");
-  const json body = {
+  json body = {
       {"messages", json::array({{{"role", "user"}, {"content", json::array({{{"text", probe.prompt}}})}}})},
       {"inferenceConfig", {{"maxTokens", probe.max_tokens}}}};
+  // Converse has no JSON mode: a json probe forces a tool named after its schema, as a tools
+  // probe its function (toolChoice.tool: Anthropic's and Mistral Large's models on Bedrock).
+  if (probe.type == ProbeType::kTools || probe.type == ProbeType::kJson) {
+    const ReplySchema& schema = probe.reply_schema;
+    json spec = {{"name", schema.name}, {"inputSchema", {{"json", SchemaOf(probe)}}}};
+    if (!schema.description.empty()) spec["description"] = schema.description;
+    body["toolConfig"] = {{"tools", json::array({{{"toolSpec", spec}}})},
+                          {"toolChoice", {{"tool", {{"name", schema.name}}}}}};
+  }
   request.body = body.dump();
   return request;
 }
@@ -210,11 +225,11 @@ void SignBedrockRequest(const TargetConfig& target, double now_unix, HttpRequest
          static_cast<std::int64_t>(now_unix));
 }
 
-ReplyFacts ReadBedrockReplyOf(ProbeType /*chat, the only type with a reply body*/, std::string_view body) {
+ReplyFacts ReadBedrockReplyOf(ProbeType /*chat, tools and json read alike*/, std::string_view body) {
   return ReadBedrockReply(body);
 }
 
-constexpr ProbeType kProbeTypes[] = {ProbeType::kChat, ProbeType::kStream};
+constexpr ProbeType kProbeTypes[] = {ProbeType::kChat, ProbeType::kStream, ProbeType::kTools, ProbeType::kJson};
 // Converse has maxTokens only and no reasoning_effort.
 constexpr std::string_view kInapplicableProbeKeys[] = {"token_param", "reasoning_effort"};
 constexpr ProviderAdapter kAdapter = {
@@ -224,6 +239,7 @@ constexpr ProviderAdapter kAdapter = {
     .read_reply = ReadBedrockReplyOf,
     .read_event_stream_message = ReadBedrockStreamMessage,
     .read_error = ClassifyBedrockError,
+    .json_through_tool = true,
 };
 
 }  // namespace

@@ -12,7 +12,8 @@
 
 namespace llm_probe::internal {
 
-// A ConverseResponse: output.message.content[].text, stopReason (max_tokens is length
+// A ConverseResponse: output.message.content[].text, its toolUse blocks as calls (input an
+// object), stopReason (max_tokens is length
 // limited), usage.inputTokens/outputTokens. Bedrock names no served model.
 ReplyFacts ReadBedrockReply(std::string_view body);
 

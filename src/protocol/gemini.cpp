@@ -87,6 +87,21 @@ std::string AnswerText(const json& candidate) {
   return text;
 }
 
+// functionCall parts: {"functionCall": {"name", "args"}}, the args an object. A call ends with
+// finishReason STOP like text does, so the parts tell, not the finish reason.
+void ReadFunctionCalls(const json& candidate, ReplyFacts& facts) {
+  const auto content = candidate.find("content");
+  if (content == candidate.end() || !content->is_object()) return;
+  const auto parts = content->find("parts");
+  if (parts == content->end() || !parts->is_array()) return;
+  for (const json& part : *parts) {
+    const auto call = part.is_object() ? part.find("functionCall") : part.end();
+    if (call == part.end() || !call->is_object()) continue;
+    const auto args = call->find("args");
+    facts.tool_calls.push_back({StringAt(*call, "name"), {args == call->end() ? json() : *args}});
+  }
+}
+
 void ReadUsage(const json& reply, ReplyFacts& facts) {
   const auto usage = reply.find("usageMetadata");
   if (usage == reply.end() || !usage->is_object()) return;
@@ -179,7 +194,11 @@ ReplyFacts ReadGeminiReply(std::string_view body) {
     facts.malformed = NamingUpstreamError("error object in a 2xx reply", StringAt(*error, "status"));
     return facts;
   }
-  if (!ReadResponse(*reply, facts, facts.content)) facts.malformed = "no candidates in the reply";
+  if (!ReadResponse(*reply, facts, facts.content)) {
+    facts.malformed = "no candidates in the reply";
+  } else if (const json* candidate = FirstCandidate(*reply)) {
+    ReadFunctionCalls(*candidate, facts);
+  }
   return facts;
 }
 
@@ -225,6 +244,28 @@ Classification ClassifyGeminiError(int status, std::string_view body) {
 
 namespace {
 
+// Gemini's Schema is a subset of OpenAPI's that refuses these JSON Schema keywords with a 400
+// "Invalid JSON payload received. Unknown name" (additionalProperties: obsidian-smart-composer#455,
+// pickeld/pick-a-recipe#29; $schema: QuantumNous/new-api#1037): they are left out, recursively,
+// and property names, which may be anything, are kept.
+json GeminiSchema(json schema) {
+  if (schema.is_array()) {
+    for (json& item : schema) item = GeminiSchema(std::move(item));
+    return schema;
+  }
+  if (!schema.is_object()) return schema;
+  schema.erase("additionalProperties");
+  schema.erase("$schema");
+  for (auto& [key, value] : schema.items()) {
+    if (key == "properties" && value.is_object()) {
+      for (auto& [name, property] : value.items()) property = GeminiSchema(std::move(property));
+    } else {
+      value = GeminiSchema(std::move(value));
+    }
+  }
+  return schema;
+}
+
 // models.list's largest page (Google's reference: pageSize "at most 1000"), so today's list
 // is one page; a page that ends with nextPageToken is followed (NextPageRequest).
 constexpr std::string_view kModelsPage = "/models?pageSize=1000";
@@ -245,11 +286,24 @@ HttpRequest BuildGeminiRequest(const TargetConfig& target, const ProbeConfig& pr
       break;
     case ProbeType::kChat:
     case ProbeType::kStream:
+    case ProbeType::kTools:
+    case ProbeType::kJson:
       request.url = model_url + (probe.type == ProbeType::kStream ? ":streamGenerateContent?alt=sse"
                                                                    : ":generateContent");
       body = {{"contents", json::array({{{"role", "user"}, {"parts", json::array({{{"text", probe.prompt}}})}}})},
               {"generationConfig", {{"maxOutputTokens", probe.max_tokens}}}};
       if (probe.type == ProbeType::kStream) request.headers.emplace_back("Accept", "text/event-stream");
+      if (probe.type == ProbeType::kTools) {
+        json declaration = {{"name", probe.reply_schema.name}, {"parameters", GeminiSchema(SchemaOf(probe))}};
+        if (!probe.reply_schema.description.empty()) declaration["description"] = probe.reply_schema.description;
+        body["tools"] = json::array({{{"functionDeclarations", json::array({declaration})}}});
+        // ANY: the model must call one of allowedFunctionNames.
+        body["toolConfig"] = {{"functionCallingConfig",
+                               {{"mode", "ANY"}, {"allowedFunctionNames", json::array({probe.reply_schema.name})}}}};
+      } else if (probe.type == ProbeType::kJson) {
+        body["generationConfig"]["responseMimeType"] = "application/json";
+        body["generationConfig"]["responseSchema"] = GeminiSchema(SchemaOf(probe));
+      }
       break;
   }
   request.method = "POST";

@@ -11,7 +11,8 @@
 
 namespace llm_probe::internal {
 
-// A GenerateContentResponse: the text of the first candidate's parts without its thought parts;
+// A GenerateContentResponse: the text of the first candidate's parts without its thought parts,
+// its functionCall parts as calls (args an object);
 // finishReason; usage from usageMetadata, with completion counted as OpenAI counts it
 // (candidatesTokenCount + thoughtsTokenCount, the thoughts also as reasoning); modelVersion as
 // the served model. A prompt refused before generation (promptFeedback.blockReason, no

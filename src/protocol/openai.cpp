@@ -18,6 +18,8 @@ const char* PathOf(ProbeType type) {
       return "/embeddings";
     case ProbeType::kChat:
     case ProbeType::kStream:
+    case ProbeType::kTools:
+    case ProbeType::kJson:
       break;
   }
   return "/chat/completions";
@@ -63,6 +65,19 @@ void ReadChoice(const json& choice, const char* message_key, ReplyFacts& facts) 
   }
 }
 
+// message.tool_calls[].function: {name, arguments}, the arguments a JSON text.
+void ReadToolCalls(const json& message, ReplyFacts& facts) {
+  const auto calls = message.find("tool_calls");
+  if (calls == message.end() || !calls->is_array()) return;
+  for (const json& call : *calls) {
+    const auto function = call.is_object() ? call.find("function") : call.end();
+    if (function == call.end() || !function->is_object()) continue;
+    const auto arguments = function->find("arguments");
+    facts.tool_calls.push_back(
+        {StringAt(*function, "name"), {arguments == function->end() ? json() : *arguments, /*sent_as_text=*/true}});
+  }
+}
+
 void ReadEmbeddings(const json& reply, ReplyFacts& facts) {
   const auto data = reply.find("data");
   if (data == reply.end() || !data->is_array() || data->empty() || !data->front().is_object() ||
@@ -91,6 +106,16 @@ std::string RequestBody(const ProbeConfig& probe) {
   }
   body["messages"] = json::array({{{"role", "user"}, {"content", probe.prompt}}});
   body[probe.token_param] = probe.max_tokens;
+  const ReplySchema& schema = probe.reply_schema;
+  if (probe.type == ProbeType::kTools) {
+    json function = {{"name", schema.name}, {"parameters", SchemaOf(probe)}};
+    if (!schema.description.empty()) function["description"] = schema.description;
+    body["tools"] = json::array({{{"type", "function"}, {"function", function}}});
+    body["tool_choice"] = {{"type", "function"}, {"function", {{"name", schema.name}}}};
+  } else if (probe.type == ProbeType::kJson) {
+    body["response_format"] = {{"type", "json_schema"},
+                               {"json_schema", {{"name", schema.name}, {"schema", SchemaOf(probe)}, {"strict", true}}}};
+  }
   if (!probe.reasoning_effort.empty()) body["reasoning_effort"] = probe.reasoning_effort;
   body["stream"] = probe.type == ProbeType::kStream;
   if (probe.type == ProbeType::kStream) body["stream_options"] = {{"include_usage", true}};
@@ -141,7 +166,11 @@ ReplyFacts ReadOpenAIReply(ProbeType type, std::string_view body) {
     facts.malformed = "no choices in the reply";
     return facts;
   }
-  ReadChoice((*choices)[0], "message", facts);
+  const json& choice = (*choices)[0];
+  ReadChoice(choice, "message", facts);
+  if (const auto message = choice.find("message"); message != choice.end() && message->is_object()) {
+    ReadToolCalls(*message, facts);
+  }
   return facts;
 }
 

@@ -11,12 +11,20 @@ namespace {
 
 using nlohmann::json;
 
-std::string OutputText(const json& response) {
+// output[] items: messages' output_text parts are the text, function_call items the calls
+// ({name, arguments}, the arguments a JSON text); reasoning items are neither.
+std::string ReadOutput(const json& response, ReplyFacts& facts) {
   std::string text;
   const auto output = response.find("output");
   if (output == response.end() || !output->is_array()) return text;
   for (const json& item : *output) {
-    if (!item.is_object() || StringAt(item, "type") != "message") continue;
+    if (!item.is_object()) continue;
+    if (StringAt(item, "type") == "function_call") {
+      const auto arguments = item.find("arguments");
+      facts.tool_calls.push_back({StringAt(item, "name"), {arguments == item.end() ? json() : *arguments, true}});
+      continue;
+    }
+    if (StringAt(item, "type") != "message") continue;
     const auto content = item.find("content");
     if (content == item.end() || !content->is_array()) continue;
     for (const json& part : *content) {
@@ -97,7 +105,7 @@ ReplyFacts ReadResponsesReply(std::string_view body) {
     facts.malformed = HasError(*reply) ? "error object in a 2xx reply" : "reply is not a Response object";
     return facts;
   }
-  if (ReadStatus(*reply, facts)) facts.content = OutputText(*reply);
+  if (ReadStatus(*reply, facts)) facts.content = ReadOutput(*reply, facts);
   return facts;
 }
 
@@ -148,6 +156,17 @@ HttpRequest BuildResponsesRequest(const TargetConfig& target, const ProbeConfig&
   request.headers.emplace_back("Content-Type", "application/json");
   json body = {{"model", probe.model}, {"input", probe.prompt}, {"max_output_tokens", probe.max_tokens}};
   if (!probe.reasoning_effort.empty()) body["reasoning"] = {{"effort", probe.reasoning_effort}};
+  const ReplySchema& schema = probe.reply_schema;
+  if (probe.type == ProbeType::kTools) {
+    // The API's default for function tools is strict, which refuses any schema that does not
+    // list every property as required and forbid the others; the probe checks the keys itself.
+    json function = {{"type", "function"}, {"name", schema.name}, {"parameters", SchemaOf(probe)}, {"strict", false}};
+    if (!schema.description.empty()) function["description"] = schema.description;
+    body["tools"] = json::array({function});
+    body["tool_choice"] = {{"type", "function"}, {"name", schema.name}};
+  } else if (probe.type == ProbeType::kJson) {
+    body["text"] = {{"format", {{"type", "json_schema"}, {"name", schema.name}, {"schema", SchemaOf(probe)}, {"strict", true}}}};
+  }
   if (probe.type == ProbeType::kStream) {
     body["stream"] = true;
     request.headers.emplace_back("Accept", "text/event-stream");
@@ -156,7 +175,7 @@ HttpRequest BuildResponsesRequest(const TargetConfig& target, const ProbeConfig&
   return request;
 }
 
-ReplyFacts ReadResponsesReplyOf(ProbeType /*chat, the only type with a reply body*/, std::string_view body) {
+ReplyFacts ReadResponsesReplyOf(ProbeType /*chat, tools and json read alike*/, std::string_view body) {
   return ReadResponsesReply(body);
 }
 

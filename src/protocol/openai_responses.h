@@ -10,7 +10,8 @@
 
 namespace llm_probe::internal {
 
-// A Response object: the output_text of its message items; status `incomplete` is length
+// A Response object: the output_text of its message items, its function_call items as calls
+// (arguments a JSON text); status `incomplete` is length
 // limited when incomplete_details says max_output_tokens (or max_tokens, as the streaming
 // reference spells it); status `failed` or a non-null `error` in a 2xx is malformed; usage with
 // reasoning from output_tokens_details.reasoning_tokens (output_tokens already includes it).
@@ -21,7 +22,7 @@ ReplyFacts ReadResponsesReply(std::string_view body);
 // the final Response; response.failed and `error` events are malformed.
 void ReadResponsesStreamEvent(const SseEvent& event, double seconds, ReplyFacts& facts);
 
-// The adapter of chat and stream probes with `api: responses` (openai.cpp's row points to it).
+// The adapter of chat, stream, tools and json probes with `api: responses` (openai.cpp's row points to it).
 extern const ProviderAdapter kResponsesAdapter;
 
 }  // namespace llm_probe::internal

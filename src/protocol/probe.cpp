@@ -43,6 +43,25 @@ Classification ReadJsonErrorEnvelope(int status, const HeaderList& /*headers*/, 
   return ClassifyHttpError(status, body);
 }
 
+std::optional<std::string> StructuredMismatch(const StructuredPayload& payload, const std::vector<std::string>& required) {
+  std::optional<nlohmann::json> parsed;
+  if (payload.sent_as_text) {
+    if (!payload.value.is_string()) return "not a JSON text (a string)";
+    parsed = ParseJson(payload.value.get_ref<const std::string&>());
+    if (!parsed) return "not valid JSON";
+  }
+  const nlohmann::json& value = parsed ? *parsed : payload.value;
+  if (!value.is_object()) return "not a JSON object";
+  for (const std::string& key : required) {
+    if (!value.contains(key)) return "the required key \"" + key + "\" is missing";
+  }
+  return std::nullopt;
+}
+
+nlohmann::json SchemaOf(const ProbeConfig& probe) {
+  return ParseJson(probe.reply_schema.json_schema).value_or(nlohmann::json::object());
+}
+
 }  // namespace internal
 
 namespace {
@@ -168,8 +187,60 @@ bool ContentMatches(const std::string& content, const std::string& pattern) {
   }
 }
 
-void Judge(const Provider& provider, const ProbeConfig& probe, const ReplyFacts& facts,
-           const std::optional<std::string>& served_model, ProbeResult& result) {
+std::string NoContentDetail(const ReplyFacts& facts) {
+  return facts.length_limited ? "no content: the token limit was spent (finish_reason " + facts.finish_reason + ")"
+                              : "no content in the reply";
+}
+
+// The part of a tools or json reply the schema judges: the call to the probe's function, or the
+// structured output (the reply's text, or the forced tool's call where the API has no JSON mode).
+std::optional<internal::StructuredPayload> StructuredPart(const ProviderAdapter& adapter, const ProbeConfig& probe,
+                                                          const ReplyFacts& facts) {
+  if (probe.type == ProbeType::kJson && !adapter.json_through_tool) {
+    if (facts.content.empty()) return std::nullopt;
+    return internal::StructuredPayload{facts.content, true};
+  }
+  for (const internal::ToolCall& call : facts.tool_calls) {
+    if (call.name == probe.reply_schema.name) return call.arguments;
+  }
+  return std::nullopt;
+}
+
+// A reply with nothing at all is EMPTY_CONTENT, as for chat; one whose call or output is
+// missing, does not parse or lacks a required key is CONTENT_MISMATCH, unless the token limit cut
+// it (EMPTY_CONTENT: max_tokens is too small, nothing is broken upstream).
+void JudgeStructured(const ProviderAdapter& adapter, const ProbeConfig& probe, const ReplyFacts& facts,
+                     ProbeResult& result) {
+  const bool tool_call = probe.type == ProbeType::kTools || adapter.json_through_tool;
+  const std::string what = tool_call ? "the call to " + probe.reply_schema.name : "the JSON output";
+  const auto part = StructuredPart(adapter, probe, facts);
+  std::optional<std::string> problem;
+  if (!part) {
+    if (facts.content.empty() && facts.tool_calls.empty()) {
+      result.result_class = ResultClass::kEmptyContent;
+      result.detail = NoContentDetail(facts);
+      return;
+    }
+    problem = tool_call ? "no call to " + probe.reply_schema.name + " in the reply" +
+                              (facts.tool_calls.empty() ? "" : " (another function was called)")
+                        : "no JSON output in the reply";
+  } else if (auto mismatch = internal::StructuredMismatch(*part, probe.reply_schema.required)) {
+    problem = (tool_call ? "the arguments of " + probe.reply_schema.name : std::string("the JSON output")) + ": " +
+              *mismatch;
+  }
+  if (!problem) return;
+  if (facts.length_limited) {
+    result.result_class = ResultClass::kEmptyContent;
+    result.detail = "the token limit was spent before " + what + " was complete (finish_reason " +
+                    facts.finish_reason + "): " + *problem;
+    return;
+  }
+  result.result_class = ResultClass::kContentMismatch;
+  result.detail = *problem;
+}
+
+void Judge(const Provider& provider, const ProviderAdapter& adapter, const ProbeConfig& probe,
+           const ReplyFacts& facts, const std::optional<std::string>& served_model, ProbeResult& result) {
   auto fail = [&result](ResultClass result_class, std::string detail) {
     result.result_class = result_class;
     result.detail = std::move(detail);
@@ -183,12 +254,10 @@ void Judge(const Provider& provider, const ProbeConfig& probe, const ReplyFacts&
     return fail(ResultClass::kModelMismatch,
                 "served " + SanitizeUpstreamText(*served_model, 128) + ", asked for " + probe.model);
   }
-  if (facts.content.empty()) {
-    return fail(ResultClass::kEmptyContent,
-                facts.length_limited ? "no content: the token limit was spent (finish_reason " +
-                                           facts.finish_reason + ")"
-                                     : "no content in the reply");
+  if (probe.type == ProbeType::kTools || probe.type == ProbeType::kJson) {
+    return JudgeStructured(adapter, probe, facts, result);
   }
+  if (facts.content.empty()) return fail(ResultClass::kEmptyContent, NoContentDetail(facts));
   if (!probe.expect_content.empty() && !ContentMatches(facts.content, probe.expect_content)) {
     return fail(ResultClass::kContentMismatch, "reply does not match expect_content");
   }
@@ -267,7 +336,7 @@ ProbeResult InterpretOne(const Provider& provider, const ProviderAdapter& adapte
   result.usage = facts.usage;
   if (facts.served_model) result.served_model = redactor.Redact(*facts.served_model);
   if (probe.type == ProbeType::kStream) MeasureStream(facts, result);
-  Judge(provider, probe, facts, result.served_model, result);
+  Judge(provider, adapter, probe, facts, result.served_model, result);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,20 @@
 
 namespace llm_probe::internal {
 
-// What a chat, stream or embeddings reply said, whatever the API flavour.
+// A function call's arguments, or a structured output, as the reply carries them: a JSON text in
+// a string (OpenAI's arguments, any JSON mode's output) or a value in the reply itself
+// (Anthropic's and Bedrock's input, Gemini's args).
+struct StructuredPayload {
+  nlohmann::json value;
+  bool sent_as_text = false;
+};
+
+struct ToolCall {
+  std::string name;
+  StructuredPayload arguments;
+};
+
+// What a chat, stream, embeddings, tools or json reply said, whatever the API flavour.
 struct ReplyFacts {
   std::string content;
   std::string finish_reason;
@@ -28,6 +42,7 @@ struct ReplyFacts {
   std::optional<std::string> served_model;
   std::optional<TokenUsage> usage;
   std::optional<std::string> malformed;  // set when the body is not the promised shape
+  std::vector<ToolCall> tool_calls;       // in the reply's order
 
   // Streams only: seconds since the request started.
   std::optional<double> first_content_seconds;
@@ -44,8 +59,8 @@ struct ModelList {
 };
 
 // The probe types of an API that has them all (OpenAI's and its copies).
-inline constexpr ProbeType kEveryProbeType[] = {ProbeType::kModels, ProbeType::kChat, ProbeType::kStream,
-                                                ProbeType::kEmbeddings};
+inline constexpr ProbeType kEveryProbeType[] = {ProbeType::kModels, ProbeType::kChat,  ProbeType::kStream,
+                                                ProbeType::kEmbeddings, ProbeType::kTools, ProbeType::kJson};
 
 // What probe.cpp calls through a provider's row.
 struct ProviderAdapter {
@@ -66,7 +81,17 @@ struct ProviderAdapter {
   // The class of a non-2xx reply; headers too, for providers that name the error there
   // (Bedrock's x-amzn-ErrorType).
   Classification (*read_error)(int status, const HeaderList& headers, std::string_view body) = nullptr;
+  // True when the API has no JSON mode and a json probe forces a tool named after its schema
+  // instead (Anthropic, Bedrock): the output is that call's arguments, not the reply's text.
+  bool json_through_tool = false;
 };
+
+// Why a call's arguments or a structured output fail the probe's schema: not JSON, not an
+// object, or without one of `required`; nullopt when they hold every required key. Every
+// flavour's tools and json probes are judged by this one check.
+std::optional<std::string> StructuredMismatch(const StructuredPayload& payload, const std::vector<std::string>& required);
+// The schema a tools or json probe sends (its ReplySchema's JSON text, which the loader wrote).
+nlohmann::json SchemaOf(const ProbeConfig& probe);
 
 // Reads "data": [{"id": ...}] model lists (OpenAI, Azure and Anthropic share the shape).
 bool ReadModelList(std::string_view body, ModelList& list);

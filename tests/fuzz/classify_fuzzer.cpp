@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   target.api_version = target.provider->default_api_version;
   ProbeConfig probe;
   probe.name = "probe";
-  probe.type = static_cast<ProbeType>((data[0] / providers.size()) % 4);
+  probe.type = static_cast<ProbeType>((data[0] / providers.size()) % kProbeTypeNames.size());
+  probe.reply_schema = DefaultReplySchema(probe.type);  // tools and json: the built-in function and schema
   if (probe.type != ProbeType::kModels) probe.model = (data[3] & 4) ? "gpt-4o" : "claude-sonnet-4-5";
   if (probe.type == ProbeType::kModels) probe.expect_models = {"gpt-4o", "claude-sonnet-4-5"};
   if (data[3] & 2) probe.expect_content = ".+";

@@ -61,7 +61,7 @@ TEST(CliTest, EveryExampleConfigPassesConfigCheck) {
         << output;
     ++checked;
   }
-  EXPECT_GE(checked, 9) << "relay, OpenAI (Chat Completions and Responses), Anthropic, Azure, Gemini (OpenAI endpoint and native), Bedrock, vLLM/Ollama";
+  EXPECT_GE(checked, 10) << "relay, OpenAI (Chat Completions and Responses), Anthropic, Azure, Gemini (OpenAI endpoint and native), Bedrock, vLLM/Ollama, tools and json";
 }
 
 TEST(CliTest, ABadConfigFailsWithFileLineAndColumn) {

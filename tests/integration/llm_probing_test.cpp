@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 
 #include "llm_probe/collector.h"
 #include "llm_probe/config.h"
@@ -599,6 +600,87 @@ TEST_F(LlmProbingTest, BedrockProbesAreSignedEachRunAndItsFaultsAreClassified) {
   const ProbeResult damaged_crc = RunNow("bedrock-damaged", "stream");
   EXPECT_EQ(damaged_crc.result_class, ResultClass::kBadResponse);
   EXPECT_THAT(damaged_crc.detail, ::testing::HasSubstr("damaged"));
+}
+
+// tools and json probes through the mock in every flavour: a correct call or JSON output is UP;
+// a missing call (or the JSON mode ignored), arguments or output that do not parse, and a missing
+// required key are CONTENT_MISMATCH (tools/mock_upstream/README.md: `structured`).
+TEST_F(LlmProbingTest, ToolsAndJsonProbesAreUpInEveryFlavourAndTheirFaultsAreMismatches) {
+  env_ = {{"GEMINI_KEY", mock_upstream::kGeminiApiKey},
+          {"AWS_ACCESS_KEY_ID", mock_upstream::kAwsAccessKeyId},
+          {"AWS_SECRET_ACCESS_KEY", mock_upstream::kAwsSecretAccessKey}};
+  struct Flavour {
+    std::string name;
+    std::string target_lines;  // provider, base URL and key, for the scenario "<name>-<type>"
+    std::string model;
+    std::string api;
+  };
+  const auto lines = [&](const std::string& provider, const std::string& base_url, const std::string& key) {
+    return "    provider: " + provider + "\n    base_url: " + base_url + "\n" + key;
+  };
+  const std::string bearer = "    api_key_env: TEST_KEY\n";
+  const std::string aws = "    aws: {region: us-east-1, access_key_id_env: AWS_ACCESS_KEY_ID, secret_access_key_env: AWS_SECRET_ACCESS_KEY}\n";
+  const std::vector<std::function<Flavour(const std::string&)>> flavours = {
+      [&](const std::string& s) { return Flavour{"openai", lines("openai", mock_.BaseUrl(s), bearer), "gpt-4o", ""}; },
+      [&](const std::string& s) { return Flavour{"responses", lines("openai", mock_.BaseUrl(s), bearer), "gpt-4o", "responses"}; },
+      [&](const std::string& s) { return Flavour{"azure", lines("azure", mock_.RootUrl(s), bearer), "gpt-4o", ""}; },
+      [&](const std::string& s) { return Flavour{"anthropic", lines("anthropic", mock_.BaseUrl(s), bearer), "claude-sonnet-4-5", ""}; },
+      [&](const std::string& s) {
+        return Flavour{"gemini", lines("gemini", mock_.RootUrl(s) + "/v1beta", "    api_key_env: GEMINI_KEY\n"), "gemini-2.5-flash", ""};
+      },
+      [&](const std::string& s) {
+        return Flavour{"bedrock", lines("bedrock", mock_.RootUrl(s), aws), "anthropic.claude-3-5-haiku-20241022-v1:0", ""};
+      },
+  };
+  // Each scenario answers: correct, then each fault once.
+  const std::vector<Behaviour> cycle = {{}, {.structured = "missing"}, {.structured = "invalid_json"}, {.structured = "missing_key"}};
+  std::string yaml = "targets:\n";
+  std::vector<std::pair<std::string, std::string>> probes;  // target, type
+  for (const auto& make : flavours) {
+    for (const std::string type : {"tools", "json"}) {
+      const std::string name = make("").name + "-" + type;
+      const Flavour flavour = make(name);
+      mock_.SetBehaviour(name, cycle);
+      yaml += "  - name: " + name + "\n" + flavour.target_lines + "    probes: [{name: " + type + ", type: " + type +
+              ", model: \"" + flavour.model + "\"" + (flavour.api.empty() ? "" : ", api: " + flavour.api) + "}]\n";
+      probes.emplace_back(name, type);
+    }
+  }
+  Start(yaml, 0.999);
+
+  for (const auto& [target, type] : probes) {
+    SCOPED_TRACE(target);
+    const ProbeResult up = RunNow(target, type);
+    EXPECT_EQ(up.result_class, ResultClass::kUp) << up.detail;
+    for (const char* fault : {"missing", "invalid_json", "missing_key"}) {
+      const ProbeResult result = RunNow(target, type);
+      EXPECT_EQ(result.result_class, ResultClass::kContentMismatch) << fault << ": " << result.detail;
+    }
+    const auto requests = mock_.Requests(target);
+    ASSERT_EQ(requests.size(), 4u);
+    const nlohmann::json body = nlohmann::json::parse(requests[0].body);
+    // Each flavour's way of forcing the call or asking for JSON.
+    const bool forced_tool = body.contains("tool_choice") || body.contains("toolConfig");
+    const bool json_mode = body.contains("response_format") || body.contains("text") ||
+                           (body.contains("generationConfig") && body["generationConfig"].contains("responseSchema"));
+    const bool through_tool = target == "anthropic-json" || target == "bedrock-json";
+    EXPECT_EQ(forced_tool, type == "tools" || through_tool) << body.dump();
+    EXPECT_EQ(json_mode, type == "json" && !through_tool) << body.dump();
+  }
+  // The fault details name what broke.
+  mock_.SetBehaviour("openai-tools", Behaviour{.structured = "missing_key"});
+  EXPECT_EQ(RunNow("openai-tools", "tools").detail, "the arguments of get_weather: the required key \"city\" is missing");
+  mock_.SetBehaviour("gemini-json", Behaviour{.structured = "invalid_json"});
+  EXPECT_EQ(RunNow("gemini-json", "json").detail, "the JSON output: not valid JSON");
+  mock_.SetBehaviour("bedrock-tools", Behaviour{.structured = "invalid_json"});
+  EXPECT_EQ(RunNow("bedrock-tools", "tools").detail, "the arguments of get_weather: not a JSON object");
+  // Errors are read as for chat probes.
+  mock_.SetBehaviour("anthropic-tools", Behaviour{.status = 429});
+  EXPECT_EQ(RunNow("anthropic-tools", "tools").result_class, ResultClass::kRateLimited);
+  // Tokens and cost are counted as for chat probes.
+  const auto snapshot = Snapshot("openai-json", "json");
+  ASSERT_NE(snapshot, nullptr);
+  EXPECT_GT(snapshot->tokens.completion, 0);
 }
 
 }  // namespace

@@ -228,6 +228,9 @@ std::string ConfigFor(const std::vector<ReplayCase>& cases, int port) {
          << KeyLines(replay.data.at("flavour"))
          << "    probes: [{name: " << type << ", type: " << type
          << (replay.data.contains("api") ? ", api: " + replay.data.at("api").get<std::string>() : std::string())
+         // A tools or json case's function or schema, as JSON (which is YAML).
+         << (replay.data.contains("tool") ? ", tool: " + replay.data.at("tool").dump() : std::string())
+         << (replay.data.contains("schema") ? ", schema: " + replay.data.at("schema").dump() : std::string())
          // A model list is asked whether it lists the case's model.
          << (type == "models" ? ", expect_models: [" : ", model: ") << Quoted(replay.data.at("model"))
          << (type == "models" ? "]" : "") << "}]\n";

@@ -184,26 +184,28 @@ struct Reply {
   bool length_limited = false;  // "length" / "max_tokens" instead of "stop" / "end_turn"
   int prompt_tokens = 0;
   int completion_tokens = 0;
-  // A tool call instead of text (Behaviour::tool_call): the tool's name and its arguments, an
-  // object, or (bad_arguments) the cut text.
+  // A tool call instead of text (Behaviour::structured): the tool's name and its arguments, an
+  // object, or (invalid_json) the cut text.
   std::optional<std::pair<std::string, json>> tool_call;
 };
+
+// The value at `path`, stepping into the first item of every array on the way; null when absent.
+const json* At(const json& object, std::initializer_list<const char*> path) {
+  const json* node = &object;
+  for (const char* key : path) {
+    if (node->is_array()) {
+      if (node->empty()) return nullptr;
+      node = &(*node)[0];
+    }
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+  }
+  return node;
+}
 
 // The first tool of the request, whatever the flavour spells it: its name and the required
 // keys of its parameter schema.
 std::optional<std::pair<std::string, json>> FirstTool(const json& request) {
-  const auto at = [](const json& object, std::initializer_list<const char*> path) -> const json* {
-    const json* node = &object;
-    for (const char* key : path) {
-      if (node->is_array()) {
-        if (node->empty()) return nullptr;
-        node = &(*node)[0];
-      }
-      if (!node->is_object() || !node->contains(key)) return nullptr;
-      node = &(*node)[key];
-    }
-    return node;
-  };
   struct Spelling {
     std::initializer_list<const char*> name;
     std::initializer_list<const char*> required;
@@ -219,33 +221,70 @@ std::optional<std::pair<std::string, json>> FirstTool(const json& request) {
   // Anthropic and Responses both name the tool at tools[0].name: the schema's place tells them apart.
   std::optional<std::pair<std::string, json>> without_required;
   for (const Spelling& spelling : kSpellings) {
-    const json* name = at(request, spelling.name);
+    const json* name = At(request, spelling.name);
     if (name == nullptr || !name->is_string()) continue;
-    const json* required = at(request, spelling.required);
+    const json* required = At(request, spelling.required);
     if (required != nullptr && required->is_array()) return std::pair{name->get<std::string>(), *required};
     if (!without_required) without_required = std::pair{name->get<std::string>(), json::array()};
   }
   return without_required;
 }
 
-std::optional<std::pair<std::string, json>> PlanToolCall(const Behaviour& behaviour, const json& request) {
-  const auto tool = FirstTool(request);
-  if (behaviour.tool_call.empty() || !tool) return std::nullopt;
+// The required keys of the JSON output the request asks for, whatever the flavour spells it:
+// OpenAI's response_format, the Responses API's text.format, Gemini's generationConfig; nullopt
+// when it asks for none.
+std::optional<json> RequestedOutput(const json& request) {
+  struct Spelling {
+    std::initializer_list<const char*> mode;
+    const char* mode_value;
+    std::initializer_list<const char*> schema;
+  };
+  static const Spelling kSpellings[] = {
+      {{"response_format", "type"}, "json_schema", {"response_format", "json_schema", "schema"}},  // OpenAI chat
+      {{"text", "format", "type"}, "json_schema", {"text", "format", "schema"}},                 // Responses
+      {{"generationConfig", "responseMimeType"}, "application/json", {"generationConfig", "responseSchema"}},  // Gemini
+  };
+  for (const Spelling& spelling : kSpellings) {
+    const json* mode = At(request, spelling.mode);
+    const json* schema = At(request, spelling.schema);
+    if (mode == nullptr || *mode != spelling.mode_value || schema == nullptr || !schema->is_object()) continue;
+    const auto required = schema->find("required");
+    return required != schema->end() && required->is_array() ? *required : json::array();
+  }
+  return std::nullopt;
+}
+
+// Every required key set to "mock", or the scripted fault: the first one left out, or the JSON
+// text cut in half (a string).
+json PlanArguments(const Behaviour& behaviour, const json& required) {
   json arguments = json::object();
-  for (const json& key : tool->second) {
+  for (const json& key : required) {
     if (key.is_string()) arguments[key.get<std::string>()] = "mock";
   }
-  if (behaviour.tool_call == "missing_key" && !arguments.empty()) arguments.erase(arguments.begin());
-  if (behaviour.tool_call == "bad_arguments") {
+  if (behaviour.structured == "missing_key" && !arguments.empty()) arguments.erase(arguments.begin());
+  if (behaviour.structured == "invalid_json") {
     const std::string text = arguments.dump();
-    return std::pair{tool->first, json(text.substr(0, text.size() / 2))};
+    return text.substr(0, text.size() / 2);
   }
-  return std::pair{tool->first, arguments};
+  return arguments;
+}
+
+std::optional<std::pair<std::string, json>> PlanToolCall(const Behaviour& behaviour, const json& request) {
+  const auto tool = FirstTool(request);
+  if (behaviour.structured == "missing" || !tool) return std::nullopt;
+  return std::pair{tool->first, PlanArguments(behaviour, tool->second)};
 }
 
 // OpenAI and Responses send arguments as JSON text; a cut one is already text.
 std::string ArgumentsText(const json& arguments) {
   return arguments.is_string() ? arguments.get<std::string>() : arguments.dump();
+}
+
+// The text of a reply to a request for JSON output; nullopt for text as `content` says.
+std::optional<std::string> PlanOutputText(const Behaviour& behaviour, const json& request) {
+  const auto required = RequestedOutput(request);
+  if (behaviour.structured == "missing" || !required) return std::nullopt;
+  return ArgumentsText(PlanArguments(behaviour, *required));
 }
 
 Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& request, bool stream,
@@ -261,7 +300,8 @@ Reply PlanReply(const Route& route, const Behaviour& behaviour, const json& requ
   reply.model = !behaviour.served_model.empty() ? behaviour.served_model
                 : model != request.end() && model->is_string() ? model->get<std::string>()
                                                                : route.deployment;
-  const auto content = SplitTokens(behaviour.content);
+  const std::optional<std::string> output = stream ? std::nullopt : PlanOutputText(behaviour, request);
+  const auto content = SplitTokens(output.value_or(behaviour.content));
   reply.content = stream ? RepeatTokens(content, behaviour.stream.token_count) : content;
   reply.reasoning = RepeatTokens(SplitTokens(kReasoningText), behaviour.stream.reasoning_tokens);
   if (behaviour.body == BodyKind::kEmptyContent) {
@@ -1555,13 +1595,13 @@ const Binders<Behaviour> kBehaviourBinders = {
     {"completion_tokens", Bind(&Behaviour::completion_tokens)},
     {"stream", [](const nlohmann::json& value, Behaviour& behaviour) { ReadObject(value, behaviour.stream, kStreamBinders, "stream."); }},
     {"ratelimit_headers", Bind(&Behaviour::ratelimit_headers)},
-    {"tool_call",
+    {"structured",
      [](const nlohmann::json& value, Behaviour& behaviour) {
        const std::string kind = value.get<std::string>();
-       if (kind != "" && kind != "call" && kind != "missing_key" && kind != "bad_arguments") {
-         throw std::invalid_argument("unknown tool_call \"" + kind + "\"");
+       if (kind != "" && kind != "missing" && kind != "missing_key" && kind != "invalid_json") {
+         throw std::invalid_argument("unknown structured \"" + kind + "\"");
        }
-       behaviour.tool_call = kind;
+       behaviour.structured = kind;
      }},
     {"models_page_size", Bind(&Behaviour::models_page_size)},
 };

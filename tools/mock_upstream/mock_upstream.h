@@ -80,14 +80,17 @@ struct Behaviour {
   // on OpenAI paths, anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-* on
   // /messages; remaining is 0 on a 429. Entries in `headers` win over them.
   bool ratelimit_headers = false;
-  // Tool probes: a request with tools (the first one is called) gets a call instead of text, in
-  // the flavour's form (OpenAI tool_calls, Responses function_call, Anthropic tool_use, Gemini
-  // functionCall, Bedrock toolUse), non-streamed replies only. "call": every required key of the
-  // tool's schema, each "mock"; "missing_key": the first required key left out;
-  // "bad_arguments": arguments cut in half (OpenAI chat and Responses send arguments as a JSON
-  // string; the other flavours send objects, so there the cut text goes as a string where the
-  // object belongs). Empty: the model answers text, i.e. the call is missing.
-  std::string tool_call{};
+  // Tools and json probes, non-streamed replies only. A request with tools gets a call of its
+  // first tool instead of text, in the flavour's form (OpenAI tool_calls, Responses
+  // function_call, Anthropic tool_use, Gemini functionCall, Bedrock toolUse); a request for JSON
+  // output (OpenAI response_format json_schema, Responses text.format json_schema, Gemini
+  // responseMimeType application/json + responseSchema) gets a JSON text as its content. Both
+  // hold every required key of the schema, each "mock" — unless scripted: "missing": no call /
+  // plain `content` text (the request's tools or schema ignored, as a relay that drops them);
+  // "missing_key": the first required key left out; "invalid_json": the JSON cut in half (OpenAI
+  // chat and Responses send arguments as a JSON string; Anthropic, Gemini and Bedrock send
+  // objects, so there the cut text goes as a string where the object belongs).
+  std::string structured{};
   // Gemini's models.list: at most this many models a page, whatever pageSize asks (Google's
   // reference: the service "may return fewer models"), so a probe asking for 1000 walks pages.
   // 0: pageSize as asked (default 50).

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 namespace llm_probe {
 namespace {
 
@@ -154,10 +156,54 @@ TEST(ConfigNamesTest, NamesAndBilling) {
   EXPECT_EQ(ProbeTypeName(ProbeType::kChat), "chat");
   EXPECT_EQ(ProbeTypeName(ProbeType::kStream), "stream");
   EXPECT_EQ(ProbeTypeName(ProbeType::kEmbeddings), "embeddings");
+  EXPECT_EQ(ProbeTypeName(ProbeType::kTools), "tools");
+  EXPECT_EQ(ProbeTypeName(ProbeType::kJson), "json");
   EXPECT_FALSE(IsBilled(ProbeType::kModels));
   EXPECT_TRUE(IsBilled(ProbeType::kChat));
   EXPECT_TRUE(IsBilled(ProbeType::kStream));
   EXPECT_TRUE(IsBilled(ProbeType::kEmbeddings));
+  // They spend tokens: budgets pause them and cost counts them.
+  EXPECT_TRUE(IsBilled(ProbeType::kTools));
+  EXPECT_TRUE(IsBilled(ProbeType::kJson));
+}
+
+TEST(LoadConfigFileTest, ToolsAndJsonProbesGetTheBuiltInSchemaOrTheirOwn) {
+  const Config config = LoadConfigFile((kConfigTestdata / "good" / "tools.yaml").string(),
+                                       FakeEnvironment(kFixtureEnvironment));
+  const ProbeConfig& tools = config.targets.at(0).probes.at(0);
+  EXPECT_EQ(tools.type, ProbeType::kTools);
+  EXPECT_EQ(tools.reply_schema.name, "get_weather");
+  EXPECT_THAT(tools.reply_schema.required, ::testing::ElementsAre("city"));
+  EXPECT_EQ(tools.max_tokens, 100);
+  EXPECT_EQ(tools.prompt, "What is the weather in Paris?");
+
+  const ProbeConfig& json_probe = config.targets.at(0).probes.at(1);
+  EXPECT_EQ(json_probe.api, ProbeApi::kResponses);
+  EXPECT_EQ(json_probe.reply_schema.name, "json");
+  EXPECT_THAT(json_probe.reply_schema.required, ::testing::ElementsAre("status"));
+  EXPECT_EQ(json_probe.max_tokens, 100) << "above the Responses API's minimum of 16";
+
+  const ProbeConfig& orders = config.targets.at(0).probes.at(2);
+  EXPECT_EQ(orders.prompt, "Where is order 42?");
+  EXPECT_EQ(orders.max_tokens, 64);
+  EXPECT_EQ(orders.reply_schema.name, "lookup_order");
+  EXPECT_EQ(orders.reply_schema.description, "Look up an order by its id.");
+  EXPECT_THAT(orders.reply_schema.required, ::testing::ElementsAre("order_id"));
+  // YAML's plain scalars become JSON numbers and booleans, quoted ones strings.
+  EXPECT_EQ(nlohmann::json::parse(orders.reply_schema.json_schema),
+            nlohmann::json::parse(R"({"type": "object", "properties": {"order_id": {"type": "string",
+                "description": "The order's id"}, "verbose": {"type": "boolean"}, "limit": {"type": "integer",
+                "minimum": 1}}, "required": ["order_id"]})"));
+
+  const ProbeConfig& claude = config.targets.at(1).probes.at(0);
+  EXPECT_EQ(claude.reply_schema.name, "json");
+  EXPECT_THAT(claude.reply_schema.required, ::testing::ElementsAre("status", "note"));
+  EXPECT_EQ(nlohmann::json::parse(claude.reply_schema.json_schema)["properties"]["note"]["type"],
+            nlohmann::json::parse(R"(["string", "null"])"));
+
+  // The other probe types carry no schema.
+  const Config plain = LoadConfigFile((kConfigTestdata / "good" / "minimal.yaml").string(), FakeEnvironment({}));
+  EXPECT_TRUE(plain.targets.at(0).probes.at(0).reply_schema.json_schema.empty());
 }
 
 TEST(ConfigErrorTest, FormatsPosition) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <regex>
 #include <sstream>
@@ -1074,7 +1075,7 @@ const json kSchema = {{"type", "object"},
                       {"required", {"city", "unit"}}};
 
 TEST_F(MockUpstreamTest, ToolCallsInEveryFlavour) {
-  mock_.SetBehaviour("tc", Behaviour{.tool_call = "call"});
+  mock_.SetBehaviour("tc", Behaviour{});  // a request with tools gets a correct call unless scripted otherwise
   json chat = kChat;
   chat["tools"] = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", kSchema}}}}};
   const json openai = PostForJson("/s/tc/v1/chat/completions", chat)["choices"][0];
@@ -1106,8 +1107,8 @@ TEST_F(MockUpstreamTest, ToolCallsInEveryFlavour) {
 }
 
 TEST_F(BedrockTest, ToolUseAndItsFaults) {
-  mock_.SetBehaviour("bt", std::vector<Behaviour>{{.tool_call = "call"}, {.tool_call = "missing_key"},
-                                                  {.tool_call = "bad_arguments"}, {}});
+  mock_.SetBehaviour("bt", std::vector<Behaviour>{{}, {.structured = "missing_key"}, {.structured = "invalid_json"},
+                                                  {.structured = "missing"}});
   json converse = kConverse;
   converse["toolConfig"] = {{"tools", {{{"toolSpec", {{"name", "get_weather"}, {"inputSchema", {{"json", kSchema}}}}}}}}};
   const auto reply = [&] { return json::parse(SendSigned(PathOf("bt", "converse"), converse)->body); };
@@ -1124,7 +1125,7 @@ TEST_F(BedrockTest, ToolUseAndItsFaults) {
 }
 
 TEST_F(MockUpstreamTest, ToolCallFaultsWithStringArguments) {
-  mock_.SetBehaviour("tf", std::vector<Behaviour>{{.tool_call = "bad_arguments"}, {.tool_call = "missing_key"}});
+  mock_.SetBehaviour("tf", std::vector<Behaviour>{{.structured = "invalid_json"}, {.structured = "missing_key"}});
   json chat = kChat;
   chat["tools"] = {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", kSchema}}}}};
   const auto arguments = [&] {
@@ -1133,7 +1134,55 @@ TEST_F(MockUpstreamTest, ToolCallFaultsWithStringArguments) {
   };
   EXPECT_TRUE(json::parse(arguments(), nullptr, false).is_discarded());
   EXPECT_EQ(json::parse(arguments()), json::parse(R"({"unit":"mock"})"));
-  EXPECT_THROW(BehaviourFromJson(json::parse(R"({"tool_call": "maybe"})")), std::invalid_argument);
+  EXPECT_THROW(BehaviourFromJson(json::parse(R"({"structured": "maybe"})")), std::invalid_argument);
+}
+
+// json probes: a request for JSON output (each flavour's spelling) gets a JSON text that holds
+// the schema's required keys, unless a fault is scripted.
+TEST_F(MockUpstreamTest, StructuredOutputInEveryFlavourAndItsFaults) {
+  mock_.SetBehaviour("so", std::vector<Behaviour>{{}, {.structured = "missing_key"}, {.structured = "invalid_json"},
+                                                  {.structured = "missing"}});
+  json chat = kChat;
+  chat["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", "json"}, {"schema", kSchema}, {"strict", true}}}};
+  json responses = kResponsesRequest;
+  responses["text"] = {{"format", {{"type", "json_schema"}, {"name", "json"}, {"schema", kSchema}}}};
+  json gemini = kGeminiChat;
+  gemini["generationConfig"]["responseMimeType"] = "application/json";
+  gemini["generationConfig"]["responseSchema"] = kSchema;
+  const std::vector<std::function<std::string()>> flavours = {
+      [&] { return PostForJson("/s/so/v1/chat/completions", chat)["choices"][0]["message"]["content"].get<std::string>(); },
+      [&] {
+        return PostForJson("/s/so/v1/responses", responses)["output"][0]["content"][0]["text"].get<std::string>();
+      },
+      [&] {
+        return json::parse(Post("/s/so/v1beta/models/gemini-2.5-flash:generateContent", gemini, kGeminiKey)->body)
+            ["candidates"][0]["content"]["parts"][0]["text"]
+                .get<std::string>();
+      },
+  };
+  for (std::size_t i = 0; i < flavours.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(json::parse(flavours[i]()), json::parse(R"({"city":"mock","unit":"mock"})"));
+    EXPECT_EQ(json::parse(flavours[i]()), json::parse(R"({"unit":"mock"})"));
+    EXPECT_TRUE(json::parse(flavours[i](), nullptr, false).is_discarded());
+    EXPECT_EQ(flavours[i](), "OK");  // the schema ignored: the scenario's text
+  }
+  // Without a schema in the request the reply is text, whatever is scripted.
+  EXPECT_EQ(PostForJson("/s/so/v1/chat/completions", kChat)["choices"][0]["message"]["content"], "OK");
+}
+
+TEST_F(MockUpstreamTest, AnthropicToolCallFaults) {
+  mock_.SetBehaviour("at", std::vector<Behaviour>{{.structured = "missing_key"}, {.structured = "invalid_json"},
+                                                  {.structured = "missing"}});
+  const json request = {{"model", "claude-sonnet-4-5"}, {"max_tokens", 50}, {"messages", kChat["messages"]},
+                        {"tools", {{{"name", "json"}, {"input_schema", kSchema}}}}};
+  EXPECT_EQ(PostForJson("/s/at/v1/messages", request)["content"][0]["input"], json::parse(R"({"unit":"mock"})"));
+  const json cut = PostForJson("/s/at/v1/messages", request)["content"][0]["input"];
+  ASSERT_TRUE(cut.is_string());  // where the object belongs
+  EXPECT_TRUE(json::parse(cut.get<std::string>(), nullptr, false).is_discarded());
+  const json text = PostForJson("/s/at/v1/messages", request);
+  EXPECT_EQ(text["stop_reason"], "end_turn");
+  EXPECT_EQ(text["content"][0]["type"], "text");
 }
 
 TEST(MockUpstreamStart, FailsOnABusyPort) {

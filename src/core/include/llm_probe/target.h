@@ -16,13 +16,16 @@ namespace llm_probe {
 
 using Duration = std::chrono::milliseconds;
 
-enum class ProbeType { kModels, kChat, kStream, kEmbeddings };
+// tools: one function call forced; json: structured output (both non-streamed).
+enum class ProbeType { kModels, kChat, kStream, kEmbeddings, kTools, kJson };
 
-inline constexpr EnumNames<ProbeType, 4> kProbeTypeNames = {{
+inline constexpr EnumNames<ProbeType, 6> kProbeTypeNames = {{
     {ProbeType::kModels, "models"},
     {ProbeType::kChat, "chat"},
     {ProbeType::kStream, "stream"},
     {ProbeType::kEmbeddings, "embeddings"},
+    {ProbeType::kTools, "tools"},
+    {ProbeType::kJson, "json"},
 }};
 
 std::string_view ProbeTypeName(ProbeType type);
@@ -46,6 +49,20 @@ struct TlsConfig {
   bool session_resumption = false;  // docs/operations.md: cheaper, but not what a new client sees
 };
 
+// What a tools probe's function call or a json probe's output must hold: the function (tools),
+// or the schema of the output (json; `name` is then the forced tool's name where the API has no
+// JSON mode, as Anthropic's and Bedrock's).
+struct ReplySchema {
+  std::string name;
+  std::string description;
+  std::string json_schema;            // a JSON Schema object, as JSON text
+  std::vector<std::string> required;  // its top-level required keys: the reply must hold each
+};
+
+// The built-in function (get_weather, a required string `city`) and output schema (an object
+// with a required string `status`, named "json"); empty for the other probe types.
+ReplySchema DefaultReplySchema(ProbeType type);
+
 struct ProbeConfig {
   std::string name;
   ProbeType type = ProbeType::kModels;
@@ -60,6 +77,7 @@ struct ProbeConfig {
   std::string expect_content;  // ECMAScript regex, validated at load; empty: no check
   std::vector<std::string> expect_models;
   bool follow_redirects = false;
+  ReplySchema reply_schema;  // tools and json probes
 };
 
 // The `aws:` block of a SigV4-signed target (bedrock): where the signature is valid and the keys
