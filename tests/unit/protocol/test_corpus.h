@@ -35,7 +35,8 @@ inline nlohmann::json CorpusCase(const std::string& relative_path, const std::st
 }
 
 // The facts a flavour's SSE event reader gathers from a whole stream body, its events 0.1 s
-// apart, up to the first event that makes it malformed (as probe.cpp reads a stream).
+// apart, up to the first event that makes it malformed (as probe.cpp reads a stream) when the
+// facts can say so.
 template <typename Facts, typename ReadEvent>
 Facts ReadSseStream(std::string_view body, ReadEvent read_event) {
   SseParser parser;
@@ -45,7 +46,9 @@ Facts ReadSseStream(std::string_view body, ReadEvent read_event) {
   double seconds = 0;
   for (const SseEvent& event : events) {
     read_event(event, seconds += 0.1, facts);
-    if (facts.malformed) break;
+    if constexpr (requires { facts.malformed; }) {
+      if (facts.malformed) break;
+    }
   }
   return facts;
 }
