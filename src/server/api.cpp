@@ -38,12 +38,12 @@ json ResultJson(const ProbeResult& result, const Redactor& redactor) {
   return out;
 }
 
-// The API a chat or stream probe calls where its provider has two (openai: chat_completions or
-// responses); null where the provider has one chat API (its name says which) or the probe type
-// has none.
+// The API a chat, stream, tools or json probe calls where its provider has two (openai:
+// chat_completions or responses); null where the provider has one chat API (its name says which)
+// and for model lists and embeddings, which have one endpoint whatever the API.
 json ApiOf(const ProbeSnapshot& snapshot) {
   const ProbeType type = snapshot.probe->type;
-  if (type != ProbeType::kChat && type != ProbeType::kStream) return nullptr;
+  if (type == ProbeType::kModels || type == ProbeType::kEmbeddings) return nullptr;
   if (!ProviderOf(*snapshot.target).Supports(ProbeApi::kResponses)) return nullptr;
   return NameOf(kProbeApiNames, snapshot.probe->api);
 }

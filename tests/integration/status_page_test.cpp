@@ -158,6 +158,7 @@ TEST(StatusPageApiTest, NamesEachProbesProviderAndApi) {
                                   "      - {name: chat, type: chat, model: gpt-4o}\n"
                                   "      - {name: resp, type: stream, api: responses, model: gpt-4o-mini, max_tokens: 16}\n"
                                   "      - {name: embed, type: embeddings, model: text-embedding-3-small}\n"
+                                  "      - {name: tools, type: tools, api: responses, model: gpt-4o}\n"
                                   "  - name: claude\n    provider: anthropic\n    base_url: " + base + "/v1\n"
                                   "    api_key_env: KEY\n    probes: [{name: chat, type: chat, model: claude-sonnet-4-5}]\n"
                                   "  - name: gemini\n    provider: gemini\n    base_url: " + base + "/v1beta\n"
@@ -173,7 +174,7 @@ TEST(StatusPageApiTest, NamesEachProbesProviderAndApi) {
   nlohmann::json probes;
   ASSERT_TRUE(WaitFor([&] {
     probes = nlohmann::json::parse(Get(exporter.port(), "/api/v1/targets"))["probes"];
-    return probes.size() == 6;
+    return probes.size() == 7;
   }));
   const std::string page = Get(exporter.port(), "/");
   exporter.Stop();
@@ -189,6 +190,7 @@ TEST(StatusPageApiTest, NamesEachProbesProviderAndApi) {
       {"relay", "chat", "openai", "chat_completions", "chat · openai/chat_completions · gpt-4o"},
       {"relay", "resp", "openai", "responses", "stream · openai/responses · gpt-4o-mini"},
       {"relay", "embed", "openai", nullptr, "embeddings · openai · text-embedding-3-small"},
+      {"relay", "tools", "openai", "responses", "tools · openai/responses · gpt-4o"},
       {"claude", "chat", "anthropic", nullptr, "chat · anthropic · claude-sonnet-4-5"},
       {"gemini", "chat", "gemini", nullptr, "chat · gemini · gemini-2.5-flash"},
       {"bedrock", "stream", "bedrock", nullptr, "stream · bedrock · anthropic.claude-3-5-haiku-20241022-v1:0"},
