@@ -85,6 +85,7 @@ COMMANDS = {
     "bench/run --only scrape": "skip: the benchmark stage",
     "bench/run --only cpu": "skip: the benchmark stage",
     "bench/run --only signing": "skip: the benchmark stage (bench_smoke runs its rows briefly)",
+    "bench/run --only ttft": "skip: the benchmark stage (bench_smoke runs its rows briefly)",
     # docs/operations.md
     "llm_probe_exporter --config.file=/etc/llm-probe/config.yaml --web.config.file=/etc/llm-probe/web.yml "
     "--web.listen-address=:9835 --log.level=info --log.format=logfmt": SERVE,
