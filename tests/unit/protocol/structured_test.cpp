@@ -194,7 +194,9 @@ TEST(StructuredRequestTest, BedrockForcesAToolSpecForBothAndIsSignedLikeChat) {
 // --- the published replies ---
 
 TEST(StructuredReplyTest, EveryPublishedReplyGetsItsClass) {
-  for (const json& item : LoadCorpus(kCorpus)["cases"]) {
+  // Held in a variable: a range-for over a member of a temporary reads freed memory.
+  const json corpus = LoadCorpus(kCorpus);
+  for (const json& item : corpus.at("cases")) {
     if (!item.contains("body") || !item.value("replay", true)) continue;  // the streamed excerpt: below
     const ProbeResult result = Interpret(item);
     EXPECT_EQ(ResultClassName(result.result_class), item.at("expect").get<std::string>())
